@@ -1,0 +1,483 @@
+//! The season calendar (*timing schooljaar*): rounds, the school blackout and the dual window.
+//!
+//! Every boundary is a moment in Europe/Brussels time, kept as a UTC instant, so that noon is
+//! 10:00 UTC in summer and 11:00 UTC in winter without any special case. Windows are
+//! half-open, `[start, end)`. Invariant: a [`Calendar`] that exists has passed
+//! [`Calendar::validate`]: every window starts before it ends, the rounds start in order,
+//! and the release moment is not before the blackout ends.
+//!
+//! Between two rounds, the rule of the round that started last stays in force, so the
+//! [`Phase`] at a moment is the last round that started (`closed` before round 1, `open`
+//! once round 3 has ended).
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Brussels;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::code_enum;
+use crate::error::{Error, Result};
+
+/// A moment as the store keeps it: microseconds since the Unix epoch, UTC.
+pub(crate) type Micros = i64;
+
+/// The store's representation of a moment.
+pub(crate) fn micros(t: DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+/// The moment of a stored microsecond count.
+pub(crate) fn from_micros(m: Micros) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(m).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The UTC instant of a wall-clock time in Brussels.
+///
+/// A time that does not exist (the hour skipped in spring) is an error; a time that exists
+/// twice (the hour repeated in autumn) is read as the first of the two.
+///
+/// ```
+/// use stagematch_core::brussels;
+/// let summer = brussels(2025, 6, 30, 12, 0).unwrap();
+/// assert_eq!(summer.to_rfc3339(), "2025-06-30T10:00:00+00:00");
+/// let winter = brussels(2025, 12, 2, 12, 0).unwrap();
+/// assert_eq!(winter.to_rfc3339(), "2025-12-02T11:00:00+00:00");
+/// assert!(brussels(2025, 3, 30, 2, 30).is_err());
+/// ```
+pub fn brussels(year: i32, month: u32, day: u32, hour: u32, minute: u32) -> Result<DateTime<Utc>> {
+    let text = format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}");
+    let naive = NaiveDate::from_ymd_opt(year, month, day)
+        .and_then(|d| d.and_hms_opt(hour, minute, 0))
+        .ok_or_else(|| Error::invalid("at", &text, "is not a real date and time"))?;
+
+    from_brussels_naive(naive, &text)
+}
+
+/// The UTC instant of a naive Brussels wall-clock time; `text` is shown in errors.
+pub fn from_brussels_naive(naive: NaiveDateTime, text: &str) -> Result<DateTime<Utc>> {
+    match Brussels.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
+        LocalResult::None => Err(Error::invalid(
+            "at",
+            text,
+            "does not exist in Brussels (the clock skips that hour)",
+        )),
+    }
+}
+
+/// Parses a moment as the program and the CSV accept it: `YYYY-MM-DD HH:MM` in Brussels
+/// time, or RFC 3339 / ISO 8601 with an offset.
+///
+/// ```
+/// use stagematch_core::parse_moment;
+/// let a = parse_moment("2025-09-19 12:00").unwrap();
+/// let b = parse_moment("2025-09-19T12:00:00+02:00").unwrap();
+/// assert_eq!(a, b);
+/// assert!(parse_moment("19/09/2025").is_err());
+/// ```
+pub fn parse_moment(s: &str) -> Result<DateTime<Utc>> {
+    let t = s.trim();
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(t) {
+        return Ok(with_offset.with_timezone(&Utc));
+    }
+
+    for format in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(t, format) {
+            return from_brussels_naive(naive, s);
+        }
+    }
+
+    Err(Error::invalid(
+        "at",
+        s,
+        "must be YYYY-MM-DD HH:MM (Brussels time) or ISO 8601 with an offset",
+    ))
+}
+
+/// A half-open window of time, `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// The first moment inside the window.
+    pub start: DateTime<Utc>,
+    /// The first moment after the window.
+    pub end: DateTime<Utc>,
+}
+
+impl Window {
+    /// A window between two Brussels moments.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Window {
+        Window { start, end }
+    }
+
+    /// Whether `t` lies in `[start, end)`.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    fn check(&self, field: &str) -> Result<()> {
+        if self.start < self.end {
+            return Ok(());
+        }
+
+        Err(Error::invalid(
+            field,
+            &format!("{} → {}", self.start, self.end),
+            "a window must start before it ends",
+        ))
+    }
+}
+
+code_enum!(
+    /// The phase of the season at a moment: the round whose rule is in force.
+    ///
+    /// ```
+    /// use stagematch_core::{brussels, Calendar, Phase};
+    /// let cal = Calendar::default();
+    /// assert_eq!(cal.phase(brussels(2025, 9, 1, 9, 0).unwrap()), Phase::Round1);
+    /// assert_eq!(Phase::Round3.code(), "round3");
+    /// ```
+    Phase, "phase", "phase" {
+        /// Before round 1: no student of the placement tracks is visible.
+        Closed = "closed",
+        /// Round 1 (and the gap after it): preferred students of the service's province.
+        Round1 = "round1" ["ronde 1"],
+        /// Round 2: preferred students of every province.
+        Round2 = "round2" ["ronde 2"],
+        /// Round 3: every unplaced student.
+        Round3 = "round3" ["ronde 3"],
+        /// After round 3: the tool stays open with the rule of round 3.
+        Open = "open",
+    }
+);
+
+/// The season calendar of one store. [`Calendar::default`] is the school year 2025-2026 of
+/// the manual.
+///
+/// ```
+/// use stagematch_core::{brussels, Calendar};
+/// let cal = Calendar::default();
+/// let during_blackout = brussels(2025, 7, 10, 9, 0).unwrap();
+/// assert_eq!(cal.visible_from(during_blackout), cal.release);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Calendar {
+    /// Services invite dual students and record the outcome (*duaal leren*).
+    pub dual: Window,
+    /// Round 1 (*1ste ronde*): students with a preferred service in its province.
+    pub round1: Window,
+    /// Schools must not register students; registrations become visible at `release`.
+    pub blackout: Window,
+    /// When registrations made during the blackout become visible.
+    pub release: DateTime<Utc>,
+    /// Round 2 (*2de ronde*): students with a preferred service, every province.
+    pub round2: Window,
+    /// Round 3 (*3de ronde*): every unplaced student.
+    pub round3: Window,
+    /// The date by which services aim to have placed their students (*streefdatum*).
+    pub placement_target: DateTime<Utc>,
+}
+
+impl Default for Calendar {
+    /// The school year 2025-2026, from the manual.
+    fn default() -> Self {
+        // Invariant: these are fixed, existing Brussels moments (checked by the unit tests).
+        let at = |y, m, d, h| brussels(y, m, d, h, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let round1 = Window::new(at(2025, 6, 30, 12), at(2025, 8, 15, 12));
+
+        Calendar {
+            dual: Window::new(at(2025, 6, 16, 0), at(2025, 12, 2, 0)),
+            round1,
+            blackout: round1,
+            release: at(2025, 9, 19, 12),
+            round2: Window::new(at(2025, 9, 5, 12), at(2025, 9, 19, 12)),
+            round3: Window::new(at(2025, 9, 19, 12), at(2025, 9, 30, 12)),
+            placement_target: at(2025, 10, 7, 12),
+        }
+    }
+}
+
+impl Calendar {
+    /// Checks the calendar's own rules; a calendar is only stored after this passed.
+    pub fn validate(&self) -> Result<()> {
+        self.dual.check("dual")?;
+        self.round1.check("round1")?;
+        self.blackout.check("blackout")?;
+        self.round2.check("round2")?;
+        self.round3.check("round3")?;
+
+        if self.round2.start < self.round1.start {
+            return Err(Error::invalid(
+                "round2",
+                &self.round2.start.to_rfc3339(),
+                "round 2 must not start before round 1",
+            ));
+        }
+        if self.round3.start < self.round2.start {
+            return Err(Error::invalid(
+                "round3",
+                &self.round3.start.to_rfc3339(),
+                "round 3 must not start before round 2",
+            ));
+        }
+        if self.release < self.blackout.end {
+            return Err(Error::invalid(
+                "release",
+                &self.release.to_rfc3339(),
+                "the release must not come before the blackout ends",
+            ));
+        }
+
+        Ok(())
+    }
+
+    /// The phase (the rule in force) at `t`.
+    pub fn phase(&self, t: DateTime<Utc>) -> Phase {
+        if t < self.round1.start {
+            Phase::Closed
+        } else if t < self.round2.start {
+            Phase::Round1
+        } else if t < self.round3.start {
+            Phase::Round2
+        } else if t < self.round3.end {
+            Phase::Round3
+        } else {
+            Phase::Open
+        }
+    }
+
+    /// The window of time in which `phase` is the rule in force (`closed` starts at the
+    /// beginning of time, `open` never ends).
+    pub fn phase_window(&self, phase: Phase) -> (DateTime<Utc>, DateTime<Utc>) {
+        match phase {
+            Phase::Closed => (DateTime::<Utc>::MIN_UTC, self.round1.start),
+            Phase::Round1 => (self.round1.start, self.round2.start),
+            Phase::Round2 => (self.round2.start, self.round3.start),
+            Phase::Round3 => (self.round3.start, self.round3.end),
+            Phase::Open => (self.round3.end, DateTime::<Utc>::MAX_UTC),
+        }
+    }
+
+    /// Whether a registration at `registered` falls in the school blackout.
+    pub fn in_blackout(&self, registered: DateTime<Utc>) -> bool {
+        self.blackout.contains(registered)
+    }
+
+    /// The moment from which a student registered at `registered` can be seen: the
+    /// registration itself, or the release moment for a blackout registration.
+    pub fn visible_from(&self, registered: DateTime<Utc>) -> DateTime<Utc> {
+        if self.in_blackout(registered) {
+            self.release
+        } else {
+            registered
+        }
+    }
+
+    /// Whether dual students can be seen at `t` (from the start of the dual window on; after
+    /// it ends the tool stays open, like after round 3).
+    pub fn dual_open(&self, t: DateTime<Utc>) -> bool {
+        t >= self.dual.start
+    }
+
+    /// The calendar in the store's representation.
+    pub(crate) fn to_record(self) -> CalendarRecord {
+        let w = |w: Window| (micros(w.start), micros(w.end));
+        CalendarRecord {
+            dual: w(self.dual),
+            round1: w(self.round1),
+            blackout: w(self.blackout),
+            release: micros(self.release),
+            round2: w(self.round2),
+            round3: w(self.round3),
+            placement_target: micros(self.placement_target),
+        }
+    }
+
+    /// The calendar in the query engine's representation.
+    pub(crate) fn to_micros(self) -> CalendarMicros {
+        let r = self.to_record();
+        CalendarMicros {
+            dual_start: r.dual.0,
+            round1_start: r.round1.0,
+            round2_start: r.round2.0,
+            round3_start: r.round3.0,
+            round3_end: r.round3.1,
+            blackout: r.blackout,
+            release: r.release,
+        }
+    }
+}
+
+/// The calendar as the store records it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct CalendarRecord {
+    dual: (i64, i64),
+    round1: (i64, i64),
+    blackout: (i64, i64),
+    release: i64,
+    round2: (i64, i64),
+    round3: (i64, i64),
+    placement_target: i64,
+}
+
+impl CalendarRecord {
+    pub(crate) fn to_calendar(self) -> Calendar {
+        let w = |(s, e)| Window::new(from_micros(s), from_micros(e));
+        Calendar {
+            dual: w(self.dual),
+            round1: w(self.round1),
+            blackout: w(self.blackout),
+            release: from_micros(self.release),
+            round2: w(self.round2),
+            round3: w(self.round3),
+            placement_target: from_micros(self.placement_target),
+        }
+    }
+}
+
+/// The calendar's boundaries as microseconds, for the hot loops of the query engine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CalendarMicros {
+    pub dual_start: Micros,
+    pub round1_start: Micros,
+    pub round2_start: Micros,
+    pub round3_start: Micros,
+    pub round3_end: Micros,
+    pub blackout: (Micros, Micros),
+    pub release: Micros,
+}
+
+impl CalendarMicros {
+    pub(crate) fn phase(&self, t: Micros) -> Phase {
+        if t < self.round1_start {
+            Phase::Closed
+        } else if t < self.round2_start {
+            Phase::Round1
+        } else if t < self.round3_start {
+            Phase::Round2
+        } else if t < self.round3_end {
+            Phase::Round3
+        } else {
+            Phase::Open
+        }
+    }
+
+    pub(crate) fn visible_from(&self, registered: Micros) -> Micros {
+        if self.blackout.0 <= registered && registered < self.blackout.1 {
+            self.release
+        } else {
+            registered
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        brussels(y, m, d, h, mi).unwrap()
+    }
+
+    #[test]
+    fn default_is_the_manuals_season_and_valid() {
+        let cal = Calendar::default();
+        cal.validate().unwrap();
+        assert_eq!(cal.round1.start.to_rfc3339(), "2025-06-30T10:00:00+00:00");
+        assert_eq!(cal.release.to_rfc3339(), "2025-09-19T10:00:00+00:00");
+        assert_eq!(cal.dual.end.to_rfc3339(), "2025-12-01T23:00:00+00:00");
+        assert_eq!(
+            cal.placement_target.to_rfc3339(),
+            "2025-10-07T10:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn phases_at_the_boundaries() {
+        let cal = Calendar::default();
+        let cases = [
+            (at(2025, 6, 30, 11, 59), Phase::Closed),
+            (at(2025, 6, 30, 12, 0), Phase::Round1),
+            (at(2025, 8, 20, 12, 0), Phase::Round1),
+            (at(2025, 9, 5, 12, 0), Phase::Round2),
+            (at(2025, 9, 19, 11, 59), Phase::Round2),
+            (at(2025, 9, 19, 12, 0), Phase::Round3),
+            (at(2025, 9, 30, 12, 0), Phase::Open),
+            (at(2026, 3, 1, 12, 0), Phase::Open),
+        ];
+        for (t, phase) in cases {
+            assert_eq!(cal.phase(t), phase, "{t}");
+            assert_eq!(cal.to_micros().phase(micros(t)), phase, "{t}");
+        }
+    }
+
+    #[test]
+    fn blackout_is_half_open() {
+        let cal = Calendar::default();
+        assert!(cal.in_blackout(at(2025, 6, 30, 12, 0)));
+        assert!(!cal.in_blackout(at(2025, 8, 15, 12, 0)));
+        assert!(!cal.in_blackout(at(2025, 6, 30, 11, 59)));
+        let late = at(2025, 9, 1, 9, 0);
+        assert_eq!(cal.visible_from(late), late);
+    }
+
+    #[test]
+    fn noon_across_daylight_saving() {
+        assert_eq!(
+            at(2025, 10, 26, 12, 0).to_rfc3339(),
+            "2025-10-26T11:00:00+00:00"
+        );
+        assert_eq!(
+            at(2025, 10, 25, 12, 0).to_rfc3339(),
+            "2025-10-25T10:00:00+00:00"
+        );
+        // 02:30 on 26 October 2025 happens twice; the first is summer time.
+        assert_eq!(
+            at(2025, 10, 26, 2, 30).to_rfc3339(),
+            "2025-10-26T00:30:00+00:00"
+        );
+        assert_eq!(
+            brussels(2026, 3, 29, 2, 30).unwrap_err().field(),
+            Some("at")
+        );
+    }
+
+    #[test]
+    fn bad_calendars_are_refused() {
+        let mut cal = Calendar::default();
+        cal.round2.end = cal.round2.start;
+        assert_eq!(cal.validate().unwrap_err().field(), Some("round2"));
+
+        let mut cal = Calendar::default();
+        cal.release = cal.blackout.start;
+        assert_eq!(cal.validate().unwrap_err().field(), Some("release"));
+
+        let mut cal = Calendar::default();
+        cal.round3.start = cal.round1.start;
+        cal.round3.end = cal.round2.end;
+        assert_eq!(cal.validate().unwrap_err().field(), Some("round3"));
+    }
+
+    #[test]
+    fn record_round_trip() {
+        let cal = Calendar::default();
+        assert_eq!(cal.to_record().to_calendar(), cal);
+    }
+
+    #[test]
+    fn moments() {
+        assert_eq!(
+            parse_moment("2025-06-30 12:00").unwrap(),
+            at(2025, 6, 30, 12, 0)
+        );
+        assert_eq!(
+            parse_moment("2025-06-30T10:00:00Z").unwrap(),
+            at(2025, 6, 30, 12, 0)
+        );
+        assert_eq!(parse_moment("tomorrow").unwrap_err().field(), Some("at"));
+    }
+}

@@ -1,0 +1,156 @@
+//! The one error type of the crate.
+//!
+//! Every failure a caller can meet is a variant of [`Error`]. Variants carry data (the field,
+//! the value, the rule) so that a program can match on them, and their messages are sentences
+//! a placement coordinator can read. An operation that returns an error has changed nothing:
+//! every write is one redb transaction that is only committed after all checks passed.
+
+use crate::decision::Status;
+use crate::ids::{ServiceId, StudentId};
+use crate::student::Track;
+
+/// The result type of every fallible operation of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in stagematch.
+///
+/// ```
+/// use stagematch_core::{Error, Postcode};
+///
+/// let err = "0999".parse::<Postcode>().unwrap_err();
+/// assert!(matches!(err, Error::Validation { ref field, .. } if field == "postcode"));
+/// assert!(err.to_string().contains("postcode"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input value breaks a rule. Nothing was stored.
+    #[error("{field}: {reason} (got {value:?})")]
+    Validation {
+        /// The name of the field, as the API and the CSV headers spell it.
+        field: String,
+        /// The offending value, shortened to at most 60 characters.
+        value: String,
+        /// The rule it breaks, as a readable phrase.
+        reason: String,
+    },
+
+    /// A referenced service, school, contact person or student does not exist.
+    #[error("{what} {id} does not exist")]
+    NotFound {
+        /// What kind of thing was looked up (`service`, `school`, `contact`, `student`).
+        what: &'static str,
+        /// The id or name that was looked up.
+        id: String,
+    },
+
+    /// The student is not visible to the service at that moment, so it may not decide on it.
+    #[error("student {student} is not visible to service {service} at that moment")]
+    NotVisible {
+        /// The student.
+        student: StudentId,
+        /// The service that tried to see or decide.
+        service: ServiceId,
+    },
+
+    /// The decision machine of the student's track does not allow this change.
+    #[error("a {track} student cannot go from {from} to {to}")]
+    InvalidTransition {
+        /// The track whose machine applies.
+        track: Track,
+        /// The current status of this service for the student.
+        from: Status,
+        /// The requested status.
+        to: Status,
+    },
+
+    /// Another service (or this one) has already accepted the student.
+    #[error("student {student} is already placed with service {service}")]
+    AlreadyPlaced {
+        /// The student.
+        student: StudentId,
+        /// The service that accepted it.
+        service: ServiceId,
+    },
+
+    /// The store file was written in a format this version cannot read.
+    #[error(
+        "the store has format version {found}, this program reads version {supported}; \
+         refusing to open it rather than misread it"
+    )]
+    UnsupportedFormat {
+        /// The version recorded in the file.
+        found: u32,
+        /// The version this build writes and reads.
+        supported: u32,
+    },
+
+    /// A file could not be opened, read or written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+
+    /// The embedded database reported a failure; the transaction was rolled back.
+    #[error("storage failure: {0}")]
+    Storage(Box<redb::Error>),
+
+    /// A record in the store could not be decoded: the file is damaged.
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    /// Builds a [`Error::Validation`], shortening a long value so messages stay readable.
+    pub(crate) fn invalid(field: &str, value: &str, reason: impl Into<String>) -> Self {
+        let mut shown: String = value.chars().take(60).collect();
+        if shown.len() < value.len() {
+            shown.push('…');
+        }
+
+        Error::Validation {
+            field: field.to_owned(),
+            value: shown,
+            reason: reason.into(),
+        }
+    }
+
+    /// The field a validation error names, if this is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Validation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<redb::Error> for Error {
+    fn from(err: redb::Error) -> Self {
+        match err {
+            redb::Error::Io(io) => Error::Io(io),
+            other => Error::Storage(Box::new(other)),
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {
+        $(impl From<$t> for Error {
+            fn from(err: $t) -> Self {
+                Error::from(redb::Error::from(err))
+            }
+        })*
+    };
+}
+
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<postcard::Error> for Error {
+    fn from(err: postcard::Error) -> Self {
+        Error::Corrupt(err.to_string())
+    }
+}

@@ -1,0 +1,1209 @@
+//! The store: one redb database, and the only module that touches it.
+//!
+//! Layout: a `meta` table with the format version and the calendar; one table per kind
+//! (services, schools, contacts, students) keyed by dense id; the audit log of decisions
+//! keyed by sequence number; the placements of accepted students keyed by student. Values
+//! are postcard-encoded records. Beside redb, the store keeps in memory what queries need
+//! (the directory, the [query columns](crate::query), and the status history of every
+//! (service, student) pair), rebuilt from the file on open.
+//!
+//! Invariants:
+//!
+//! - Every write is one redb transaction, committed durably (`Durability::Immediate`) before
+//!   the call returns; all checks run before the transaction commits, so a failed call
+//!   leaves the file and the memory exactly as they were.
+//! - Writers are serialised by one mutex held from the first check to the memory update, and
+//!   the memory is updated under the write half of an `RwLock` after the commit. A reader
+//!   therefore sees a decision entirely or not at all, and never sees one that is not
+//!   durable.
+//! - Accept is exactly-once: the check that nobody accepted the student and the commit of
+//!   the accept happen under the writer mutex, so of two services racing, the second sees
+//!   the first's accept and gets [`Error::AlreadyPlaced`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::calendar::{
+    Calendar, CalendarMicros, CalendarRecord, Micros, Phase, from_micros, micros,
+};
+use crate::decision::{
+    AuditEntry, Decision, Placement, Status, StatusCount, accepted_periods, check_transition,
+};
+use crate::directory::{Contact, NewContact, School, Service};
+use crate::error::{Error, Result};
+use crate::ids::{ContactId, SchoolId, ServiceId, StudentId};
+use crate::query::{Columns, Filter, Query};
+use crate::stats::{RoundStat, round_stats, status_as_of};
+use crate::student::{
+    MAX_NAME, NationalNumber, NewStudent, Period, Postcode, Province, Student, Supervisor, Track,
+    Transport, Weekday,
+};
+use crate::text::{fold, optional_text, required_text};
+use crate::visibility::{Rule, Tab};
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const SERVICES: TableDefinition<u32, &[u8]> = TableDefinition::new("services");
+const SCHOOLS: TableDefinition<u32, &[u8]> = TableDefinition::new("schools");
+const CONTACTS: TableDefinition<u32, &[u8]> = TableDefinition::new("contacts");
+const STUDENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("students");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+const PLACEMENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("placements");
+
+const FORMAT_KEY: &str = "format_version";
+const CALENDAR_KEY: &str = "calendar";
+
+/// What the store keeps in memory beside the file.
+struct State {
+    calendar: Calendar,
+    cal: CalendarMicros,
+    services: Vec<Service>,
+    schools: Vec<School>,
+    contacts: Vec<Contact>,
+    columns: Columns,
+    /// Status changes per (service, student) number, in the order they were made.
+    pairs: HashMap<(u32, u32), Vec<(Micros, Status)>>,
+    audit_len: u64,
+}
+
+/// A page of a tab: the matches before paging, and the rows of the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// How many students matched the query before paging.
+    pub total: usize,
+    /// The students of the requested page, in order.
+    pub rows: Vec<StudentCard>,
+}
+
+/// A student as one service sees it at one moment.
+///
+/// `national_number`, `email`, `phone` and the supervisor's email and phone are `None`
+/// unless this service's status for the student is `invited` or `accepted`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudentCard {
+    /// Id.
+    pub id: StudentId,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// The registering school.
+    pub school: SchoolId,
+    /// The school's name.
+    pub school_name: String,
+    /// Street and number.
+    pub street: String,
+    /// Postcode.
+    pub postcode: Postcode,
+    /// City.
+    pub city: String,
+    /// Province (from the postcode).
+    pub province: Province,
+    /// Means of transport.
+    pub transport: Vec<Transport>,
+    /// Track.
+    pub track: Track,
+    /// This service's status for the student, as of the moment asked about.
+    pub status: Status,
+    /// When the school registered the student.
+    pub registered_at: DateTime<Utc>,
+    /// Form of the placement.
+    pub form: String,
+    /// Hours per week.
+    pub hours_per_week: f32,
+    /// Total hours.
+    pub total_hours: f32,
+    /// Periods.
+    pub periods: Vec<Period>,
+    /// Working days (dual).
+    pub days: Vec<Weekday>,
+    /// Preferred service.
+    pub preferred_service: Option<ServiceId>,
+    /// Remarks.
+    pub remarks: Option<String>,
+    /// The supervisor; email and phone only where personal data is allowed.
+    pub supervisor: Option<Supervisor>,
+    /// National register number (personal data).
+    pub national_number: Option<NationalNumber>,
+    /// Email (personal data).
+    pub email: Option<String>,
+    /// Phone (personal data).
+    pub phone: Option<String>,
+    /// The placement, when this service accepted the student.
+    pub placement: Option<Placement>,
+}
+
+/// A placement season on an embedded redb store. `Store` is `Send + Sync`: share it across
+/// threads with an `Arc`.
+///
+/// ```
+/// use stagematch_core::{brussels, Province, Query, Store};
+///
+/// let store = Store::memory()?;
+/// let svc = store.add_service("Familiehulp Gent", Province::EastFlanders)?;
+/// let page = store.students(svc, &Query::default(), brussels(2025, 9, 20, 9, 0)?)?;
+/// assert_eq!(page.total, 0);
+/// # Ok::<(), stagematch_core::Error>(())
+/// ```
+pub struct Store {
+    db: Database,
+    writer: Mutex<()>,
+    state: RwLock<State>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(value).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    Ok(postcard::from_bytes(bytes)?)
+}
+
+/// The moment a call refers to: the one given, or now.
+fn moment(at: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    at.unwrap_or_else(Utc::now)
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it with the default calendar if it is missing.
+    ///
+    /// A file written in another format version is refused with
+    /// [`Error::UnsupportedFormat`]; a file that is not a store gives [`Error::Storage`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::init(Database::create(path)?, None)
+    }
+
+    /// Opens the store at `path`, creating it with `calendar` if it is missing. An existing
+    /// store with another calendar is refused; change it with [`Store::set_calendar`].
+    pub fn open_with_calendar(path: impl AsRef<Path>, calendar: Calendar) -> Result<Store> {
+        calendar.validate()?;
+        Store::init(Database::create(path)?, Some(calendar))
+    }
+
+    /// A store in memory only (redb's in-memory backend), with the default calendar.
+    pub fn memory() -> Result<Store> {
+        Store::memory_with_calendar(Calendar::default())
+    }
+
+    /// A store in memory only, with `calendar`.
+    pub fn memory_with_calendar(calendar: Calendar) -> Result<Store> {
+        calendar.validate()?;
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::init(db, Some(calendar))
+    }
+
+    fn init(db: Database, wanted: Option<Calendar>) -> Result<Store> {
+        let stored = Store::read_meta(&db)?;
+
+        let calendar = match (stored, wanted) {
+            (Some(cal), Some(w)) if cal != w => {
+                return Err(Error::invalid(
+                    "calendar",
+                    "",
+                    "differs from the calendar stored in this store; use set_calendar to change it",
+                ));
+            }
+            (Some(cal), _) => cal,
+            (None, w) => {
+                let cal = w.unwrap_or_default();
+                let txn = db.begin_write()?;
+                {
+                    let mut meta = txn.open_table(META)?;
+                    meta.insert(FORMAT_KEY, FORMAT_VERSION.to_le_bytes().as_slice())?;
+                    meta.insert(CALENDAR_KEY, encode(&cal.to_record())?.as_slice())?;
+                    for def in [SERVICES, SCHOOLS, CONTACTS, STUDENTS, PLACEMENTS] {
+                        txn.open_table(def)?;
+                    }
+                    txn.open_table(AUDIT)?;
+                }
+                txn.commit()?;
+                cal
+            }
+        };
+
+        let state = Store::load(&db, calendar)?;
+        Ok(Store {
+            db,
+            writer: Mutex::new(()),
+            state: RwLock::new(state),
+        })
+    }
+
+    /// Reads the format version and the calendar; `None` for a new, empty file.
+    fn read_meta(db: &Database) -> Result<Option<Calendar>> {
+        let txn = db.begin_read()?;
+        let meta = match txn.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                if txn.list_tables()?.next().is_some() {
+                    return Err(Error::Corrupt(
+                        "a redb file without stagematch metadata".into(),
+                    ));
+                }
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        let version = meta
+            .get(FORMAT_KEY)?
+            .ok_or_else(|| Error::Corrupt("the format version is missing".into()))?;
+        let bytes: [u8; 4] = version
+            .value()
+            .try_into()
+            .map_err(|_| Error::Corrupt("the format version is not 4 bytes".into()))?;
+        let found = u32::from_le_bytes(bytes);
+        if found != FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat {
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+
+        let cal = meta
+            .get(CALENDAR_KEY)?
+            .ok_or_else(|| Error::Corrupt("the calendar is missing".into()))?;
+        let record: CalendarRecord = decode(cal.value())?;
+        Ok(Some(record.to_calendar()))
+    }
+
+    /// Rebuilds the in-memory state from the file.
+    fn load(db: &Database, calendar: Calendar) -> Result<State> {
+        let txn = db.begin_read()?;
+        let cal = calendar.to_micros();
+
+        let services: Vec<Service> = read_all(&txn.open_table(SERVICES)?)?;
+        let schools: Vec<School> = read_all(&txn.open_table(SCHOOLS)?)?;
+        let contacts: Vec<Contact> = read_all(&txn.open_table(CONTACTS)?)?;
+
+        let mut columns = Columns::default();
+        for item in txn.open_table(STUDENTS)?.iter()? {
+            let (_, value) = item?;
+            let student: Student = decode(value.value())?;
+            if student.id.index() != columns.len() {
+                return Err(Error::Corrupt(format!(
+                    "student ids are not dense at {}",
+                    student.id
+                )));
+            }
+            columns.push(&student, &cal);
+        }
+
+        for item in txn.open_table(PLACEMENTS)?.iter()? {
+            let (key, value) = item?;
+            let placement: Placement = decode(value.value())?;
+            let i = StudentId(key.value()).index();
+            if i >= columns.len() {
+                return Err(Error::Corrupt(format!(
+                    "a placement of unknown student {}",
+                    i + 1
+                )));
+            }
+            columns.set_accepted(i, placement.service.get(), placement.at_micros);
+        }
+
+        let mut pairs: HashMap<(u32, u32), Vec<(Micros, Status)>> = HashMap::new();
+        let mut audit_len = 0;
+        for item in txn.open_table(AUDIT)?.iter()? {
+            let (_, value) = item?;
+            let entry: AuditEntry = decode(value.value())?;
+            pairs
+                .entry((entry.service.get(), entry.student.get()))
+                .or_default()
+                .push((entry.at_micros, entry.to));
+            audit_len = entry.seq;
+        }
+
+        Ok(State {
+            calendar,
+            cal,
+            services,
+            schools,
+            contacts,
+            columns,
+            pairs,
+            audit_len,
+        })
+    }
+
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave State half-updated: every update is a
+        // sequence of pushes and assignments that cannot panic. So a poisoned lock is safe.
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` in one write transaction and commits it durably; on error nothing is written.
+    fn transact(&self, f: impl FnOnce(&WriteTransaction) -> Result<()>) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        f(&txn)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    // ----- the calendar -------------------------------------------------------------------
+
+    /// The store's season calendar.
+    pub fn calendar(&self) -> Calendar {
+        self.read_state().calendar
+    }
+
+    /// Replaces the season calendar (after [`Calendar::validate`]).
+    pub fn set_calendar(&self, calendar: Calendar) -> Result<()> {
+        calendar.validate()?;
+        let _writer = self.lock_writer();
+
+        self.transact(|txn| {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(CALENDAR_KEY, encode(&calendar.to_record())?.as_slice())?;
+            Ok(())
+        })?;
+
+        let mut state = self.write_state();
+        state.calendar = calendar;
+        state.cal = calendar.to_micros();
+        let cal = state.cal;
+        state.columns.recompute_blackout(&cal);
+        Ok(())
+    }
+
+    /// The phase of the season at `at` (now if `None`).
+    pub fn phase(&self, at: impl Into<Option<DateTime<Utc>>>) -> Phase {
+        self.read_state().calendar.phase(moment(at.into()))
+    }
+
+    // ----- the directory ------------------------------------------------------------------
+
+    /// Adds a service with its province. Names are unique, ignoring case and accents.
+    pub fn add_service(&self, name: &str, province: Province) -> Result<ServiceId> {
+        let name = required_text("name", name, MAX_NAME)?;
+        let _writer = self.lock_writer();
+
+        let id = {
+            let state = self.read_state();
+            if state.services.iter().any(|s| fold(&s.name) == fold(&name)) {
+                return Err(Error::invalid(
+                    "name",
+                    &name,
+                    "a service with this name exists",
+                ));
+            }
+            ServiceId(state.services.len() as u32 + 1)
+        };
+
+        let service = Service { id, name, province };
+        self.transact(|txn| {
+            txn.open_table(SERVICES)?
+                .insert(id.0, encode(&service)?.as_slice())?;
+            Ok(())
+        })?;
+
+        self.write_state().services.push(service);
+        Ok(id)
+    }
+
+    /// Adds a school. Names are unique, ignoring case and accents.
+    pub fn add_school(&self, name: &str) -> Result<SchoolId> {
+        let name = required_text("name", name, MAX_NAME)?;
+        let _writer = self.lock_writer();
+
+        let id = {
+            let state = self.read_state();
+            if state.schools.iter().any(|s| fold(&s.name) == fold(&name)) {
+                return Err(Error::invalid(
+                    "name",
+                    &name,
+                    "a school with this name exists",
+                ));
+            }
+            SchoolId(state.schools.len() as u32 + 1)
+        };
+
+        let school = School { id, name };
+        self.transact(|txn| {
+            txn.open_table(SCHOOLS)?
+                .insert(id.0, encode(&school)?.as_slice())?;
+            Ok(())
+        })?;
+
+        self.write_state().schools.push(school);
+        Ok(id)
+    }
+
+    /// Adds a contact person to a service. Names are unique within the service.
+    pub fn add_contact(&self, service: ServiceId, contact: &NewContact) -> Result<ContactId> {
+        let checked = contact.validate()?;
+        let _writer = self.lock_writer();
+
+        let id = {
+            let state = self.read_state();
+            state.service(service)?;
+            let taken = state
+                .contacts
+                .iter()
+                .any(|c| c.service == service && fold(&c.name) == fold(&checked.name));
+            if taken {
+                return Err(Error::invalid(
+                    "name",
+                    &checked.name,
+                    "this service already has a contact person with this name",
+                ));
+            }
+            ContactId(state.contacts.len() as u32 + 1)
+        };
+
+        let record = Contact {
+            id,
+            service,
+            name: checked.name,
+            phone: checked.phone,
+            email: checked.email,
+        };
+        self.transact(|txn| {
+            txn.open_table(CONTACTS)?
+                .insert(id.0, encode(&record)?.as_slice())?;
+            Ok(())
+        })?;
+
+        self.write_state().contacts.push(record);
+        Ok(id)
+    }
+
+    /// Every service, by id.
+    pub fn services(&self) -> Vec<Service> {
+        self.read_state().services.clone()
+    }
+
+    /// Every school, by id.
+    pub fn schools(&self) -> Vec<School> {
+        self.read_state().schools.clone()
+    }
+
+    /// The contact persons of a service.
+    pub fn contacts(&self, service: ServiceId) -> Result<Vec<Contact>> {
+        let state = self.read_state();
+        state.service(service)?;
+        Ok(state
+            .contacts
+            .iter()
+            .filter(|c| c.service == service)
+            .cloned()
+            .collect())
+    }
+
+    /// One service.
+    pub fn service(&self, id: ServiceId) -> Result<Service> {
+        self.read_state().service(id).cloned()
+    }
+
+    /// The service with this name (ignoring case and accents), or with this id (`svc-3`).
+    pub fn find_service(&self, name_or_id: &str) -> Result<Service> {
+        let state = self.read_state();
+        if let Ok(id) = name_or_id.parse::<ServiceId>() {
+            return state.service(id).cloned();
+        }
+
+        let key = fold(name_or_id.trim());
+        state
+            .services
+            .iter()
+            .find(|s| fold(&s.name) == key)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: "service",
+                id: name_or_id.to_owned(),
+            })
+    }
+
+    /// The school with this name (ignoring case and accents), or with this id (`sch-2`).
+    pub fn find_school(&self, name_or_id: &str) -> Result<School> {
+        let state = self.read_state();
+        if let Ok(id) = name_or_id.parse::<SchoolId>() {
+            return state.school(id).cloned();
+        }
+
+        let key = fold(name_or_id.trim());
+        state
+            .schools
+            .iter()
+            .find(|s| fold(&s.name) == key)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                what: "school",
+                id: name_or_id.to_owned(),
+            })
+    }
+
+    // ----- students -----------------------------------------------------------------------
+
+    /// Registers one student for `school` at `at` (now if `None`).
+    ///
+    /// A registration inside the school blackout is stored, but the student becomes visible
+    /// only at the calendar's release moment.
+    pub fn register_student(
+        &self,
+        school: SchoolId,
+        student: &NewStudent,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<StudentId> {
+        let ids = self.register_students(school, std::slice::from_ref(student), at)?;
+        // Invariant: one student in, one id out.
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| Error::Corrupt("no id was assigned".into()))
+    }
+
+    /// Registers many students for `school` in one transaction: all of them or none.
+    ///
+    /// The first student that breaks a rule stops the call; its error names the field, and
+    /// its reason says which student of the batch (counting from 1) it was.
+    pub fn register_students(
+        &self,
+        school: SchoolId,
+        students: &[NewStudent],
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<Vec<StudentId>> {
+        let at = micros(moment(at.into()));
+        let mut data = Vec::with_capacity(students.len());
+        for (k, s) in students.iter().enumerate() {
+            let checked = s
+                .validate()
+                .map_err(|e| batch_error(e, k, students.len()))?;
+            data.push(checked);
+        }
+
+        let _writer = self.lock_writer();
+        let first = {
+            let state = self.read_state();
+            state.school(school)?;
+            for (k, d) in data.iter().enumerate() {
+                if let Some(p) = d.preferred_service {
+                    state.service(p).map_err(|_| {
+                        batch_error(
+                            Error::invalid("preferred_service", &p.to_string(), "no such service"),
+                            k,
+                            data.len(),
+                        )
+                    })?;
+                }
+            }
+            let n = state.columns.len();
+            if n + data.len() >= u32::MAX as usize {
+                return Err(Error::invalid("students", "", "the store is full"));
+            }
+            n
+        };
+
+        let records: Vec<Student> = data
+            .into_iter()
+            .enumerate()
+            .map(|(k, d)| Student {
+                id: StudentId::from_index(first + k),
+                school,
+                registered_micros: at,
+                data: d,
+            })
+            .collect();
+
+        self.transact(|txn| {
+            let mut table = txn.open_table(STUDENTS)?;
+            let mut buf = Vec::new();
+            for s in &records {
+                buf.clear();
+                buf = postcard::to_extend(s, buf).map_err(|e| Error::Corrupt(e.to_string()))?;
+                table.insert(s.id.0, buf.as_slice())?;
+            }
+            Ok(())
+        })?;
+
+        let mut state = self.write_state();
+        let cal = state.cal;
+        for s in &records {
+            state.columns.push(s, &cal);
+        }
+        Ok(records.iter().map(|s| s.id).collect())
+    }
+
+    /// The number of registered students.
+    pub fn student_count(&self) -> usize {
+        self.read_state().columns.len()
+    }
+
+    /// The full record of a student, personal data included: for the coordinator and for
+    /// hosts that check access themselves. Services should use [`Store::student`].
+    pub fn student_record(&self, id: StudentId) -> Result<Student> {
+        if id.index() >= self.student_count() {
+            return Err(Error::NotFound {
+                what: "student",
+                id: id.to_string(),
+            });
+        }
+
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STUDENTS)?;
+        let value = table.get(id.0)?.ok_or_else(|| Error::NotFound {
+            what: "student",
+            id: id.to_string(),
+        })?;
+        decode(value.value())
+    }
+
+    // ----- decisions ----------------------------------------------------------------------
+
+    /// Records a decision of `service` about `student` at `at` (now if `None`).
+    ///
+    /// Fails with [`Error::NotVisible`] if the student is not visible to the service then,
+    /// [`Error::AlreadyPlaced`] if another service accepted it, and
+    /// [`Error::InvalidTransition`] if the track's machine does not allow the change.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use stagematch_core::*;
+    ///
+    /// let store = Store::memory()?;
+    /// let svc = store.add_service("Familiezorg", Province::Antwerp)?;
+    /// let contact = store.add_contact(svc, &NewContact::new("Els", "03 123 45 67", "els@fz.be"))?;
+    /// let school = store.add_school("VTI Mechelen")?;
+    /// let d = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    /// let student = NewStudent {
+    ///     first_name: "Jan".into(), last_name: "Janssens".into(), street: "Markt 1".into(),
+    ///     postcode: "2800".into(), city: "Mechelen".into(), form: "blok".into(),
+    ///     periods: vec![Period::new(d(10, 1), d(10, 31))?],
+    ///     hours_per_week: 20.0, total_hours: 80.0, ..NewStudent::default()
+    /// };
+    /// let sid = store.register_student(school, &student, brussels(2025, 9, 1, 9, 0)?)?;
+    /// let round3 = brussels(2025, 9, 22, 10, 0)?;
+    /// store.decide(svc, sid, &Decision::accept(contact), round3)?;
+    /// assert_eq!(store.status(svc, sid, round3)?, Status::Accepted);
+    /// # Ok::<(), stagematch_core::Error>(())
+    /// ```
+    pub fn decide(
+        &self,
+        service: ServiceId,
+        student: StudentId,
+        decision: &Decision,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<()> {
+        self.decide_as(
+            &service.to_string(),
+            service,
+            student,
+            decision,
+            moment(at.into()),
+        )
+    }
+
+    /// [`Store::decide`] with the actor recorded in the audit log (a login, for hosts that
+    /// authenticate users themselves).
+    pub fn decide_as(
+        &self,
+        actor: &str,
+        service: ServiceId,
+        student: StudentId,
+        decision: &Decision,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let notes = match &decision.notes {
+            Some(n) => optional_text("notes", n, crate::student::MAX_REMARKS, true)?,
+            None => None,
+        };
+        let t = micros(at);
+        let _writer = self.lock_writer();
+
+        let (entry, placement) = {
+            let state = self.read_state();
+            let svc = state.service(service)?;
+            let i = state.student_index(student)?;
+            let cols = &state.columns;
+
+            let history = state.pairs.get(&(service.0, student.0));
+            let from = history
+                .and_then(|h| h.last())
+                .map_or(Status::Undecided, |(_, s)| *s);
+            if let Some(by) = cols.accepted_by(i)
+                && by != service.0
+            {
+                return Err(Error::AlreadyPlaced {
+                    student,
+                    service: ServiceId(by),
+                });
+            }
+
+            let track = state.track(i);
+            check_transition(track, from, decision.status)?;
+
+            let rule = Rule::new(&state.cal, service, svc.province, t);
+            if !cols.in_tab(i, &rule, Tab::Open) {
+                return Err(Error::NotVisible { student, service });
+            }
+            if let Some((last, _)) = history.and_then(|h| h.last())
+                && *last > t
+            {
+                return Err(Error::invalid(
+                    "at",
+                    &at.to_rfc3339(),
+                    "is earlier than this service's previous decision about the student",
+                ));
+            }
+
+            let placement = if decision.status == Status::Accepted {
+                let contact = decision.contact.ok_or_else(|| {
+                    Error::invalid("contact", "", "an accept needs a contact person")
+                })?;
+                let owner = state.contact(contact)?.service;
+                if owner != service {
+                    return Err(Error::invalid(
+                        "contact",
+                        &contact.to_string(),
+                        "is a contact person of another service",
+                    ));
+                }
+                let record = self.student_record(student)?;
+                let periods = accepted_periods(&record.data.periods, decision.periods.as_deref())?;
+                Some(Placement {
+                    service,
+                    contact,
+                    periods,
+                    notes: notes.clone(),
+                    at_micros: t,
+                })
+            } else {
+                if decision.contact.is_some() {
+                    return Err(Error::invalid(
+                        "contact",
+                        &decision.status.to_string(),
+                        "only an accept takes a contact person",
+                    ));
+                }
+                if decision.periods.is_some() {
+                    return Err(Error::invalid(
+                        "periods",
+                        &decision.status.to_string(),
+                        "only an accept takes periods",
+                    ));
+                }
+                None
+            };
+
+            let entry = AuditEntry {
+                seq: state.audit_len + 1,
+                at_micros: t,
+                actor: actor.to_owned(),
+                service,
+                student,
+                from,
+                to: decision.status,
+                contact: placement.as_ref().map(|p| p.contact),
+                periods: placement
+                    .as_ref()
+                    .map(|p| p.periods.clone())
+                    .unwrap_or_default(),
+                notes,
+            };
+            (entry, placement)
+        };
+
+        self.transact(|txn| {
+            txn.open_table(AUDIT)?
+                .insert(entry.seq, encode(&entry)?.as_slice())?;
+            if let Some(p) = &placement {
+                txn.open_table(PLACEMENTS)?
+                    .insert(student.0, encode(p)?.as_slice())?;
+            }
+            Ok(())
+        })?;
+
+        let mut state = self.write_state();
+        state.audit_len = entry.seq;
+        state
+            .pairs
+            .entry((service.0, student.0))
+            .or_default()
+            .push((t, entry.to));
+        if placement.is_some() {
+            state.columns.set_accepted(student.index(), service.0, t);
+        }
+        Ok(())
+    }
+
+    /// The status of `service` for `student` as of `at` (now if `None`).
+    pub fn status(
+        &self,
+        service: ServiceId,
+        student: StudentId,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<Status> {
+        let state = self.read_state();
+        state.service(service)?;
+        state.student_index(student)?;
+        Ok(state.status_of(service, student, micros(moment(at.into()))))
+    }
+
+    /// The placement of a student, if a service accepted it.
+    pub fn placement(&self, student: StudentId) -> Result<Option<Placement>> {
+        self.read_state().student_index(student)?;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PLACEMENTS)?;
+        table.get(student.0)?.map(|v| decode(v.value())).transpose()
+    }
+
+    /// Every recorded decision about `student` (or about every student), oldest first.
+    pub fn history(&self, student: Option<StudentId>) -> Result<Vec<AuditEntry>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(AUDIT)?;
+        let mut entries = Vec::new();
+        for item in table.iter()? {
+            let (_, value) = item?;
+            let entry: AuditEntry = decode(value.value())?;
+            if student.is_none_or(|s| s == entry.student) {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    /// How often each service chose each status for each student, from the audit log,
+    /// sorted by student, service and status.
+    pub fn status_counts(&self) -> Result<Vec<StatusCount>> {
+        let mut counts: HashMap<(StudentId, ServiceId, Status), u32> = HashMap::new();
+        for entry in self.history(None)? {
+            *counts
+                .entry((entry.student, entry.service, entry.to))
+                .or_default() += 1;
+        }
+
+        let mut rows: Vec<StatusCount> = counts
+            .into_iter()
+            .map(|((student, service, status), count)| StatusCount {
+                student,
+                service,
+                status,
+                count,
+            })
+            .collect();
+        rows.sort();
+        Ok(rows)
+    }
+
+    // ----- views --------------------------------------------------------------------------
+
+    /// A page of a service's tab at `at` (now if `None`), filtered and sorted as `query` says.
+    pub fn students(
+        &self,
+        service: ServiceId,
+        query: &Query,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<Page> {
+        let t = micros(moment(at.into()));
+        let (total, picked) = {
+            let state = self.read_state();
+            let svc = state.service(service)?;
+            let names: Vec<String> = state.schools.iter().map(|s| s.name.clone()).collect();
+            let filter = Filter::compile(query, &names)?;
+
+            let rule = Rule::new(&state.cal, service, svc.province, t);
+            let hits = state.columns.scan(&rule, query.tab, &filter);
+            let total = hits.len();
+            let page = state
+                .columns
+                .page(hits, query.sort, query.offset, query.limit);
+
+            let picked: Vec<(StudentId, Status)> = page
+                .into_iter()
+                .map(|i| {
+                    let id = StudentId::from_index(i as usize);
+                    (id, state.status_of(service, id, t))
+                })
+                .collect();
+            (total, picked)
+        };
+
+        let rows = self.cards(service, picked)?;
+        Ok(Page { total, rows })
+    }
+
+    /// One student's card as `service` sees it at `at` (now if `None`). The student must be in
+    /// one of the service's tabs.
+    pub fn student(
+        &self,
+        service: ServiceId,
+        student: StudentId,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<StudentCard> {
+        let t = micros(moment(at.into()));
+        let status = {
+            let state = self.read_state();
+            let svc = state.service(service)?;
+            let i = state.student_index(student)?;
+            let rule = Rule::new(&state.cal, service, svc.province, t);
+            let cols = &state.columns;
+            if !cols.in_tab(i, &rule, Tab::Open) && !cols.in_tab(i, &rule, Tab::Accepted) {
+                return Err(Error::NotVisible { student, service });
+            }
+            state.status_of(service, student, t)
+        };
+
+        let mut cards = self.cards(service, vec![(student, status)])?;
+        cards.pop().ok_or_else(|| Error::NotFound {
+            what: "student",
+            id: student.to_string(),
+        })
+    }
+
+    /// Builds cards from the records in redb, masking personal data by status.
+    fn cards(
+        &self,
+        service: ServiceId,
+        picked: Vec<(StudentId, Status)>,
+    ) -> Result<Vec<StudentCard>> {
+        let txn = self.db.begin_read()?;
+        let students = txn.open_table(STUDENTS)?;
+        let placements = txn.open_table(PLACEMENTS)?;
+        let school_names: Vec<String> = self
+            .read_state()
+            .schools
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+
+        let mut cards = Vec::with_capacity(picked.len());
+        for (id, status) in picked {
+            let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
+                what: "student",
+                id: id.to_string(),
+            })?;
+            let s: Student = decode(value.value())?;
+            let personal = status.sees_personal_data();
+
+            let placement = if status == Status::Accepted {
+                placements
+                    .get(id.0)?
+                    .map(|v| decode::<Placement>(v.value()))
+                    .transpose()?
+                    .filter(|p| p.service == service)
+            } else {
+                None
+            };
+
+            let d = s.data;
+            let supervisor = d.supervisor.map(|sup| Supervisor {
+                name: sup.name,
+                email: sup.email.filter(|_| personal),
+                phone: sup.phone.filter(|_| personal),
+            });
+            cards.push(StudentCard {
+                id,
+                first_name: d.first_name,
+                last_name: d.last_name,
+                school: s.school,
+                school_name: school_names
+                    .get(s.school.index_usize())
+                    .cloned()
+                    .unwrap_or_default(),
+                street: d.street,
+                province: d.postcode.province(),
+                postcode: d.postcode,
+                city: d.city,
+                transport: d.transport.to_vec(),
+                track: d.track,
+                status,
+                registered_at: from_micros(s.registered_micros),
+                form: d.form,
+                hours_per_week: d.hours_per_week,
+                total_hours: d.total_hours,
+                periods: d.periods,
+                days: d.days,
+                preferred_service: d.preferred_service,
+                remarks: d.remarks,
+                supervisor,
+                national_number: d.national_number.filter(|_| personal),
+                email: d.email.filter(|_| personal),
+                phone: d.phone.filter(|_| personal),
+                placement,
+            });
+        }
+        Ok(cards)
+    }
+
+    /// Round statistics as of `at` (now if `None`); see [`crate::stats`].
+    pub fn round_stats(&self, at: impl Into<Option<DateTime<Utc>>>) -> Vec<RoundStat> {
+        let t = micros(moment(at.into()));
+        let state = self.read_state();
+        round_stats(
+            &state.columns,
+            &state.calendar,
+            &state.services,
+            &state.pairs,
+            t,
+        )
+    }
+
+    /// Bytes of memory the query columns take per student.
+    pub fn query_bytes_per_student(&self) -> f64 {
+        self.read_state().columns.bytes_per_student()
+    }
+}
+
+/// Says which student of a batch an error is about.
+fn batch_error(err: Error, k: usize, len: usize) -> Error {
+    match err {
+        Error::Validation {
+            field,
+            value,
+            reason,
+        } if len > 1 => Error::Validation {
+            field,
+            value,
+            reason: format!("{reason} (student {} of the batch)", k + 1),
+        },
+        other => other,
+    }
+}
+
+fn read_all<T: DeserializeOwned>(table: &redb::ReadOnlyTable<u32, &[u8]>) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    for item in table.iter()? {
+        let (_, value) = item?;
+        all.push(decode(value.value())?);
+    }
+    Ok(all)
+}
+
+impl SchoolId {
+    fn index_usize(self) -> usize {
+        self.0 as usize - 1
+    }
+}
+
+impl State {
+    fn service(&self, id: ServiceId) -> Result<&Service> {
+        self.services
+            .get((id.0 as usize).wrapping_sub(1))
+            .ok_or_else(|| Error::NotFound {
+                what: "service",
+                id: id.to_string(),
+            })
+    }
+
+    fn school(&self, id: SchoolId) -> Result<&School> {
+        self.schools
+            .get((id.0 as usize).wrapping_sub(1))
+            .ok_or_else(|| Error::NotFound {
+                what: "school",
+                id: id.to_string(),
+            })
+    }
+
+    fn contact(&self, id: ContactId) -> Result<&Contact> {
+        self.contacts
+            .get((id.0 as usize).wrapping_sub(1))
+            .ok_or_else(|| Error::NotFound {
+                what: "contact",
+                id: id.to_string(),
+            })
+    }
+
+    fn student_index(&self, id: StudentId) -> Result<usize> {
+        let i = id.index();
+        if i < self.columns.len() {
+            Ok(i)
+        } else {
+            Err(Error::NotFound {
+                what: "student",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    fn track(&self, i: usize) -> Track {
+        let (track, ..) = self.columns.facts(i, self.cal.release);
+        Track::ALL[track as usize]
+    }
+
+    fn status_of(&self, service: ServiceId, student: StudentId, t: Micros) -> Status {
+        self.pairs
+            .get(&(service.0, student.0))
+            .map_or(Status::Undecided, |h| status_as_of(h, t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn store_is_send_and_sync() {
+        assert_send_sync::<Store>();
+    }
+
+    #[test]
+    fn format_version_is_recorded_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        drop(Store::open(&path).unwrap());
+
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(FORMAT_KEY, 99u32.to_le_bytes().as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(
+            err,
+            Error::UnsupportedFormat {
+                found: 99,
+                supported: FORMAT_VERSION
+            }
+        ));
+    }
+
+    #[test]
+    fn a_foreign_redb_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            let def: TableDefinition<u32, u32> = TableDefinition::new("x");
+            txn.open_table(def).unwrap().insert(1, 2).unwrap();
+            txn.commit().unwrap();
+        }
+        assert!(matches!(
+            Store::open(&path).err().unwrap(),
+            Error::Corrupt(_)
+        ));
+    }
+
+    #[test]
+    fn a_different_calendar_is_refused_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        drop(Store::open(&path).unwrap());
+        let mut cal = Calendar::default();
+        cal.placement_target = cal.round3.end;
+        let err = Store::open_with_calendar(&path, cal).err().unwrap();
+        assert_eq!(err.field(), Some("calendar"));
+    }
+}

@@ -1,0 +1,623 @@
+//! Students (*leerlingen*, *cursisten*) and everything on their card.
+//!
+//! A [`NewStudent`] is what a school hands in; [`NewStudent::validate`] turns it into a
+//! [`Student`] or names the first field that breaks a rule of `DOMAIN.md`. Invariant: every
+//! `Student` in a store has passed that validation: names without control characters, a
+//! real postcode whose province agrees, at least one period, periods ordered and not
+//! overlapping, positive hours with at most 60 a week, plausible emails and phones, and a
+//! national register number with the right check digits.
+
+mod address;
+mod national_number;
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use address::{Postcode, Province};
+pub use national_number::NationalNumber;
+
+use crate::codes::code_enum;
+use crate::error::{Error, Result};
+use crate::ids::{SchoolId, ServiceId, StudentId};
+use crate::text::{email, optional_text, phone, required_text};
+
+code_enum!(
+    /// The three tracks (*opleidingstypes*). `dual` follows the interview machine, the
+    /// other two the placement machine.
+    ///
+    /// ```
+    /// use stagematch_core::Track;
+    /// assert_eq!("duaal".parse::<Track>().unwrap(), Track::Dual);
+    /// assert_eq!(Track::Adult.code(), "adult");
+    /// ```
+    Track, "track", "track" {
+        /// Secondary education (*secundair onderwijs*).
+        Secondary = "secondary" ["secundair", "secundair onderwijs", "secondaire"],
+        /// Adult education (*cursisten CVO's*).
+        Adult = "adult" ["cvo", "volwassenenonderwijs"],
+        /// Work-based learning (*duaal leren*).
+        Dual = "dual" ["duaal", "duaal leren"],
+    }
+);
+
+impl Default for Track {
+    /// `secondary`, the most common track.
+    fn default() -> Self {
+        Track::Secondary
+    }
+}
+
+impl Track {
+    /// Whether the track follows the interview machine (only `dual`).
+    pub fn is_dual(self) -> bool {
+        self == Track::Dual
+    }
+}
+
+code_enum!(
+    /// A means of transport (*vervoer*) a student can use.
+    Transport, "transport", "means of transport" {
+        /// Car (*auto*).
+        Car = "car" ["auto", "voiture"],
+        /// Moped (*bromfiets*).
+        Moped = "moped" ["bromfiets", "brommer", "cyclomoteur"],
+        /// Electric bike (*elektrische fiets*).
+        EBike = "e_bike" ["elektrische fiets", "e fiets", "velo electrique"],
+        /// Bike (*fiets*).
+        Bike = "bike" ["fiets", "velo"],
+        /// Public transport (*openbaar vervoer*).
+        PublicTransport = "public_transport" ["openbaar vervoer", "transport en commun"],
+    }
+);
+
+impl Transport {
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of means of transport, as a bit set (one byte in the query columns).
+///
+/// ```
+/// use stagematch_core::{Transport, TransportSet};
+/// let set: TransportSet = [Transport::Bike, Transport::Car].into_iter().collect();
+/// assert!(set.contains(Transport::Car));
+/// assert!(set.intersects(TransportSet::of(Transport::Bike)));
+/// assert_eq!(set.to_vec(), vec![Transport::Car, Transport::Bike]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct TransportSet(u8);
+
+impl TransportSet {
+    /// The set with one member.
+    pub fn of(t: Transport) -> Self {
+        TransportSet(t.bit())
+    }
+
+    /// Whether `t` is in the set.
+    pub fn contains(self, t: Transport) -> bool {
+        self.0 & t.bit() != 0
+    }
+
+    /// Whether the two sets share a member.
+    pub fn intersects(self, other: TransportSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members in code order.
+    pub fn to_vec(self) -> Vec<Transport> {
+        Transport::ALL
+            .iter()
+            .copied()
+            .filter(|t| self.contains(*t))
+            .collect()
+    }
+
+    /// The raw bits (for the query columns).
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+}
+
+impl FromIterator<Transport> for TransportSet {
+    fn from_iter<I: IntoIterator<Item = Transport>>(iter: I) -> Self {
+        TransportSet(iter.into_iter().fold(0, |acc, t| acc | t.bit()))
+    }
+}
+
+code_enum!(
+    /// A day of the week, for dual students' working days (*dagen*).
+    Weekday, "days", "weekday" {
+        /// Monday (*maandag*).
+        Monday = "monday" ["maandag", "lundi", "ma"],
+        /// Tuesday (*dinsdag*).
+        Tuesday = "tuesday" ["dinsdag", "mardi", "di"],
+        /// Wednesday (*woensdag*).
+        Wednesday = "wednesday" ["woensdag", "mercredi", "wo"],
+        /// Thursday (*donderdag*).
+        Thursday = "thursday" ["donderdag", "jeudi", "do"],
+        /// Friday (*vrijdag*).
+        Friday = "friday" ["vrijdag", "vendredi", "vr"],
+        /// Saturday (*zaterdag*).
+        Saturday = "saturday" ["zaterdag", "samedi", "za"],
+        /// Sunday (*zondag*).
+        Sunday = "sunday" ["zondag", "dimanche", "zo"],
+    }
+);
+
+/// A placement period (*stageperiode*): the days from `start` to `end`, both included.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use stagematch_core::Period;
+/// let d = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+/// let p = Period::new(d(10, 6), d(10, 31)).unwrap();
+/// assert!(p.overlaps(&Period::new(d(10, 31), d(11, 7)).unwrap()));
+/// assert!(Period::new(d(10, 31), d(10, 6)).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "(i32, i32)", try_from = "(i32, i32)")]
+pub struct Period {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl Period {
+    /// A period from `start` to `end` (both included); `start` must not be after `end`.
+    pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Period> {
+        if start > end {
+            return Err(Error::invalid(
+                "periods",
+                &format!("{start}/{end}"),
+                "a period must not end before it starts",
+            ));
+        }
+
+        Ok(Period { start, end })
+    }
+
+    /// The first day.
+    pub fn start(&self) -> NaiveDate {
+        self.start
+    }
+
+    /// The last day (included).
+    pub fn end(&self) -> NaiveDate {
+        self.end
+    }
+
+    /// Whether the two periods share a day.
+    pub fn overlaps(&self, other: &Period) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+
+    /// Whether `other` lies entirely within this period.
+    pub fn contains(&self, other: &Period) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.start, self.end)
+    }
+}
+
+impl From<Period> for (i32, i32) {
+    fn from(p: Period) -> Self {
+        (p.start.num_days_from_ce(), p.end.num_days_from_ce())
+    }
+}
+
+impl TryFrom<(i32, i32)> for Period {
+    type Error = Error;
+
+    fn try_from((s, e): (i32, i32)) -> Result<Period> {
+        let day = |n| {
+            NaiveDate::from_num_days_from_ce_opt(n)
+                .ok_or_else(|| Error::Corrupt(format!("day number {n} out of range")))
+        };
+        Period::new(day(s)?, day(e)?)
+    }
+}
+
+use chrono::Datelike;
+
+/// Checks a student's periods: at least one, each ordered, none overlapping. Returns them
+/// sorted by start.
+pub fn check_periods(field: &str, periods: &[Period]) -> Result<Vec<Period>> {
+    if periods.is_empty() {
+        return Err(Error::invalid(field, "", "at least one period is needed"));
+    }
+
+    let mut sorted = periods.to_vec();
+    sorted.sort();
+    for pair in sorted.windows(2) {
+        if pair[0].overlaps(&pair[1]) {
+            return Err(Error::invalid(
+                field,
+                &format!("{} and {}", pair[0], pair[1]),
+                "periods of one student must not overlap",
+            ));
+        }
+    }
+
+    Ok(sorted)
+}
+
+/// The school's supervisor of a student (*stage-/werkplekbegeleider*).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Supervisor {
+    /// Name.
+    pub name: Option<String>,
+    /// Email address (personal data).
+    pub email: Option<String>,
+    /// Phone number (personal data).
+    pub phone: Option<String>,
+}
+
+/// A student as a school hands it in, before validation.
+///
+/// Required: `first_name`, `last_name`, `street`, `postcode`, `city`, `form`, at least one
+/// period, positive hours. Everything optional is `None` or empty when not known.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use stagematch_core::{NewStudent, Period, Track, Transport};
+///
+/// let d = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+/// let student = NewStudent {
+///     track: Track::Secondary,
+///     first_name: "Amélie".into(),
+///     last_name: "Peeters".into(),
+///     street: "Kerkstraat 1".into(),
+///     postcode: "9500".into(),
+///     city: "Geraardsbergen".into(),
+///     transport: vec![Transport::Bike],
+///     periods: vec![Period::new(d(10, 6), d(10, 31)).unwrap()],
+///     hours_per_week: 16.0,
+///     total_hours: 64.0,
+///     form: "blok".into(),
+///     ..NewStudent::default()
+/// };
+/// assert!(student.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewStudent {
+    /// The track.
+    pub track: Track,
+    /// First name (*voornaam*).
+    pub first_name: String,
+    /// Last name (*achternaam*).
+    pub last_name: String,
+    /// Street and number (*straat*).
+    pub street: String,
+    /// Postcode, four digits.
+    pub postcode: String,
+    /// City (*gemeente*).
+    pub city: String,
+    /// Province; when given, it must agree with the postcode.
+    pub province: Option<Province>,
+    /// Means of transport (*vervoer*).
+    pub transport: Vec<Transport>,
+    /// Placement periods (*periodes*), at least one, not overlapping.
+    pub periods: Vec<Period>,
+    /// Hours per week (*uren per week*), more than 0 and at most 60.
+    pub hours_per_week: f32,
+    /// Total hours to realise (*totaal aantal uren*), more than 0.
+    pub total_hours: f32,
+    /// Form of the placement (*vorm*: alternerend, blok, ...).
+    pub form: String,
+    /// Working days, for dual students (*dagen*).
+    pub days: Vec<Weekday>,
+    /// The preferred service (*voorkeursdienst*).
+    pub preferred_service: Option<ServiceId>,
+    /// National register number (*rijksregisternummer*), personal data.
+    pub national_number: Option<String>,
+    /// The student's email, personal data.
+    pub email: Option<String>,
+    /// The student's phone, personal data.
+    pub phone: Option<String>,
+    /// The school's supervisor.
+    pub supervisor: Option<Supervisor>,
+    /// Remarks (*opmerkingen*).
+    pub remarks: Option<String>,
+}
+
+/// The longest name, street or city accepted, in characters.
+pub const MAX_NAME: usize = 100;
+/// The longest remark accepted, in characters.
+pub const MAX_REMARKS: usize = 2000;
+
+/// The validated content of a student, before the store gives it an id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudentData {
+    /// The track.
+    pub track: Track,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Street and number.
+    pub street: String,
+    /// Postcode.
+    pub postcode: Postcode,
+    /// City.
+    pub city: String,
+    /// Means of transport.
+    pub transport: TransportSet,
+    /// Periods, sorted, not overlapping.
+    pub periods: Vec<Period>,
+    /// Hours per week.
+    pub hours_per_week: f32,
+    /// Total hours.
+    pub total_hours: f32,
+    /// Form of the placement.
+    pub form: String,
+    /// Working days.
+    pub days: Vec<Weekday>,
+    /// Preferred service.
+    pub preferred_service: Option<ServiceId>,
+    /// National register number.
+    pub national_number: Option<NationalNumber>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Supervisor.
+    pub supervisor: Option<Supervisor>,
+    /// Remarks.
+    pub remarks: Option<String>,
+}
+
+impl StudentData {
+    /// The province, from the postcode.
+    pub fn province(&self) -> Province {
+        self.postcode.province()
+    }
+}
+
+fn optional(
+    field: &str,
+    value: &Option<String>,
+    check: fn(&str, &str) -> Result<String>,
+) -> Result<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => check(field, v).map(Some),
+    }
+}
+
+impl NewStudent {
+    /// Checks every rule of `DOMAIN.md` that needs nothing but the student itself, in the
+    /// order of the fields, and returns the validated data or the first broken rule.
+    /// References (school, preferred service) are checked by the store.
+    pub fn validate(&self) -> Result<StudentData> {
+        let first_name = required_text("first_name", &self.first_name, MAX_NAME)?;
+        let last_name = required_text("last_name", &self.last_name, MAX_NAME)?;
+        let street = required_text("street", &self.street, MAX_NAME)?;
+
+        let postcode: Postcode = self.postcode.parse()?;
+        postcode.check_province(self.province)?;
+        let city = required_text("city", &self.city, MAX_NAME)?;
+
+        let periods = check_periods("periods", &self.periods)?;
+        check_hours("hours_per_week", self.hours_per_week, Some(60.0))?;
+        check_hours("total_hours", self.total_hours, Some(100_000.0))?;
+        let form = required_text("form", &self.form, MAX_NAME)?;
+
+        let mut days = self.days.clone();
+        days.sort();
+        days.dedup();
+
+        let national_number = match self.national_number.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(n) => Some(n.parse::<NationalNumber>()?),
+        };
+        let email_v = optional("email", &self.email, email)?;
+        let phone_v = optional("phone", &self.phone, phone)?;
+        let supervisor = self
+            .supervisor
+            .as_ref()
+            .map(check_supervisor)
+            .transpose()?
+            .flatten();
+        let remarks = match &self.remarks {
+            Some(r) => optional_text("remarks", r, MAX_REMARKS, true)?,
+            None => None,
+        };
+
+        Ok(StudentData {
+            track: self.track,
+            first_name,
+            last_name,
+            street,
+            postcode,
+            city,
+            transport: self.transport.iter().copied().collect(),
+            periods,
+            hours_per_week: self.hours_per_week,
+            total_hours: self.total_hours,
+            form,
+            days,
+            preferred_service: self.preferred_service,
+            national_number,
+            email: email_v,
+            phone: phone_v,
+            supervisor,
+            remarks,
+        })
+    }
+}
+
+fn check_hours(field: &str, value: f32, max: Option<f32>) -> Result<()> {
+    if !value.is_finite() || value <= 0.0 {
+        return Err(Error::invalid(
+            field,
+            &value.to_string(),
+            "must be a number above 0",
+        ));
+    }
+
+    match max {
+        Some(m) if value > m => Err(Error::invalid(
+            field,
+            &value.to_string(),
+            format!("must be at most {m}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_supervisor(s: &Supervisor) -> Result<Option<Supervisor>> {
+    let name = match &s.name {
+        Some(n) => optional_text("supervisor_name", n, MAX_NAME, false)?,
+        None => None,
+    };
+    let checked = Supervisor {
+        name,
+        email: optional("supervisor_email", &s.email, email)?,
+        phone: optional("supervisor_phone", &s.phone, phone)?,
+    };
+
+    Ok((checked != Supervisor::default()).then_some(checked))
+}
+
+/// A registered student: its id, school, registration moment and validated data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Student {
+    /// The id the store gave it.
+    pub id: StudentId,
+    /// The school that registered it.
+    pub school: SchoolId,
+    /// When the school registered it, in microseconds since the Unix epoch (UTC).
+    pub registered_micros: i64,
+    /// Everything else.
+    pub data: StudentData,
+}
+
+impl Student {
+    /// When the school registered the student.
+    pub fn registered_at(&self) -> DateTime<Utc> {
+        crate::calendar::from_micros(self.registered_micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, m, day).unwrap()
+    }
+
+    pub(crate) fn valid() -> NewStudent {
+        NewStudent {
+            track: Track::Secondary,
+            first_name: "Amélie".into(),
+            last_name: "Peeters".into(),
+            street: "Kerkstraat 1".into(),
+            postcode: "9500".into(),
+            city: "Geraardsbergen".into(),
+            transport: vec![Transport::Bike],
+            periods: vec![Period::new(d(10, 6), d(10, 31)).unwrap()],
+            hours_per_week: 16.0,
+            total_hours: 64.0,
+            form: "blok".into(),
+            ..NewStudent::default()
+        }
+    }
+
+    #[test]
+    fn codes_and_aliases() {
+        assert_eq!(
+            "Elektrische fiets".parse::<Transport>().unwrap(),
+            Transport::EBike
+        );
+        assert_eq!("e-bike".parse::<Transport>().unwrap(), Transport::EBike);
+        assert_eq!(
+            "openbaar vervoer".parse::<Transport>().unwrap(),
+            Transport::PublicTransport
+        );
+        assert_eq!("CVO".parse::<Track>().unwrap(), Track::Adult);
+        assert_eq!("Maandag".parse::<Weekday>().unwrap(), Weekday::Monday);
+        let err = "hovercraft".parse::<Transport>().unwrap_err();
+        assert_eq!(err.field(), Some("transport"));
+        assert!(err.to_string().contains("public_transport"));
+    }
+
+    #[test]
+    fn a_valid_student_passes() {
+        let data = valid().validate().unwrap();
+        assert_eq!(data.province(), Province::EastFlanders);
+        assert!(data.transport.contains(Transport::Bike));
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        type Break = fn(&mut NewStudent);
+        let cases: Vec<(&str, Break)> = vec![
+            ("first_name", |s| s.first_name = " ".into()),
+            ("last_name", |s| s.last_name = "a\u{0}b".into()),
+            ("street", |s| s.street = "x".repeat(MAX_NAME + 1)),
+            ("postcode", |s| s.postcode = "0999".into()),
+            ("province", |s| s.province = Some(Province::Antwerp)),
+            ("city", |s| s.city = String::new()),
+            ("periods", |s| s.periods.clear()),
+            ("periods", |s| {
+                s.periods.push(Period::new(d(10, 31), d(11, 5)).unwrap());
+            }),
+            ("hours_per_week", |s| s.hours_per_week = 61.0),
+            ("hours_per_week", |s| s.hours_per_week = 0.0),
+            ("hours_per_week", |s| s.hours_per_week = f32::NAN),
+            ("total_hours", |s| s.total_hours = -1.0),
+            ("form", |s| s.form = String::new()),
+            ("national_number", |s| {
+                s.national_number = Some("85073003329".into())
+            }),
+            ("email", |s| s.email = Some("not-an-email".into())),
+            ("phone", |s| s.phone = Some("call me".into())),
+            ("supervisor_email", |s| {
+                s.supervisor = Some(Supervisor {
+                    email: Some("x@".into()),
+                    ..Default::default()
+                })
+            }),
+            ("remarks", |s| s.remarks = Some("a\u{1b}[31m".into())),
+        ];
+        for (field, break_it) in cases {
+            let mut s = valid();
+            break_it(&mut s);
+            assert_eq!(s.validate().unwrap_err().field(), Some(field));
+        }
+    }
+
+    #[test]
+    fn empty_optionals_are_absent() {
+        let mut s = valid();
+        s.email = Some("  ".into());
+        s.supervisor = Some(Supervisor::default());
+        s.national_number = Some(String::new());
+        let data = s.validate().unwrap();
+        assert_eq!(
+            (data.email, data.supervisor, data.national_number),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn periods_are_sorted() {
+        let mut s = valid();
+        s.periods
+            .insert(0, Period::new(d(12, 1), d(12, 19)).unwrap());
+        let data = s.validate().unwrap();
+        assert_eq!(data.periods[0].start(), d(10, 6));
+    }
+}
