@@ -744,13 +744,14 @@ impl Store {
                 });
             }
 
-            let track = state.track(i);
-            check_transition(track, from, decision.status)?;
-
+            // A student this service accepted is no longer in its open tab; the machine
+            // refuses every change from `accepted`, which says more than "not visible".
             let rule = Rule::new(&state.cal, service, svc.province, t);
-            if !cols.in_tab(i, &rule, Tab::Open) {
+            if cols.accepted_by(i).is_none() && !cols.in_tab(i, &rule, Tab::Open) {
                 return Err(Error::NotVisible { student, service });
             }
+            check_transition(state.track(i), from, decision.status)?;
+
             if let Some((last, _)) = history.and_then(|h| h.last())
                 && *last > t
             {

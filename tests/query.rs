@@ -1,0 +1,353 @@
+//! The tabs' filters, sort orders and paging, checked against a naive model that filters and
+//! sorts deserialized records the obvious way.
+
+mod common;
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use common::{Season, at, season, student};
+use proptest::prelude::*;
+use stagematch_core::{
+    Decision, Province, Query, Sort, Status, Student, StudentId, Tab, Track, Transport, fold,
+};
+
+const FIRST: [&str; 8] = [
+    "Élodie", "Jan", "Ayşe", "Noor", "Émile", "Lotte", "Mohamed", "Zoë",
+];
+const LAST: [&str; 8] = [
+    "Peeters",
+    "De Smet",
+    "Çelik",
+    "Van Damme",
+    "Maes",
+    "Janssens",
+    "Lefèvre",
+    "Öztürk",
+];
+const POSTCODES: [&str; 8] = [
+    "2000", "2018", "2800", "3500", "9000", "9500", "9520", "1000",
+];
+
+struct Fixture {
+    season: Season,
+    records: Vec<Student>,
+    t: DateTime<Utc>,
+}
+
+/// 240 students of every kind, a second school, some accepted, queried in round 3.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let s = season();
+        let other_school = s
+            .store
+            .add_school("Technisch Instituut Sint-Lucas")
+            .unwrap();
+        let mut ids = Vec::new();
+        for k in 0..240usize {
+            let track = [Track::Secondary, Track::Adult, Track::Dual][k % 3];
+            let mut st = student(track, LAST[k % 8], POSTCODES[(k / 3) % 8], None);
+            st.first_name = FIRST[(k * 7 / 5) % 8].into();
+            st.transport = match k % 4 {
+                0 => vec![Transport::Car],
+                1 => vec![Transport::Bike, Transport::EBike],
+                2 => vec![Transport::PublicTransport],
+                _ => vec![Transport::Moped, Transport::Car],
+            };
+            let school = if k % 5 == 0 { other_school } else { s.school };
+            let registered = at(6, 1 + (k % 28) as u32, 9, (k % 60) as u32);
+            ids.push(s.store.register_student(school, &st, registered).unwrap());
+        }
+
+        let t = at(9, 25, 10, 0);
+        for (k, id) in ids.iter().enumerate().filter(|(k, _)| k % 11 == 0) {
+            let (svc, contact) = if k % 2 == 0 {
+                (s.antwerp, s.antwerp_contact)
+            } else {
+                (s.limburg, s.limburg_contact)
+            };
+            if k % 3 == 2 {
+                s.store
+                    .decide(svc, *id, &Decision::new(Status::Invited), t)
+                    .unwrap();
+            }
+            s.store
+                .decide(svc, *id, &Decision::accept(contact), t)
+                .unwrap();
+        }
+
+        let records = ids
+            .iter()
+            .map(|id| s.store.student_record(*id).unwrap())
+            .collect();
+        Fixture {
+            season: s,
+            records,
+            t,
+        }
+    })
+}
+
+/// What the naive model says a query returns: the total and the ids of the page.
+fn model(f: &Fixture, svc: stagematch_core::ServiceId, q: &Query) -> (usize, Vec<StudentId>) {
+    let store = &f.season.store;
+    let schools = store.schools();
+    let mut hits: Vec<&Student> = f
+        .records
+        .iter()
+        .filter(|s| {
+            let placed = store.placement(s.id).unwrap().map(|p| p.service);
+            match q.tab {
+                Tab::Accepted => placed == Some(svc),
+                // Round 3: every unplaced student is visible.
+                Tab::Open => placed.is_none(),
+            }
+        })
+        .filter(|s| q.provinces.is_empty() || q.provinces.contains(&s.data.province()))
+        .filter(|s| {
+            q.transport.is_empty() || q.transport.iter().any(|t| s.data.transport.contains(*t))
+        })
+        .filter(|s| q.track.is_none_or(|t| t == s.data.track))
+        .filter(|s| {
+            q.postcode
+                .as_deref()
+                .is_none_or(|p| s.data.postcode.to_string().starts_with(p))
+        })
+        .filter(|s| {
+            q.school.as_deref().is_none_or(|n| {
+                let name = &schools[s.school.get() as usize - 1].name;
+                fold(name).contains(&fold(n))
+            })
+        })
+        .filter(|s| {
+            q.name.as_deref().is_none_or(|n| {
+                fold(&s.data.first_name).contains(&fold(n))
+                    || fold(&s.data.last_name).contains(&fold(n))
+            })
+        })
+        .collect();
+
+    let name = |s: &Student| (fold(&s.data.last_name), fold(&s.data.first_name));
+    hits.sort_by(|a, b| -> Ordering {
+        match q.sort {
+            Sort::Default => (a.data.province(), a.data.postcode, name(a), a.id).cmp(&(
+                b.data.province(),
+                b.data.postcode,
+                name(b),
+                b.id,
+            )),
+            Sort::Name => (name(a), a.id).cmp(&(name(b), b.id)),
+            Sort::NameDesc => name(b).cmp(&name(a)).then(a.id.cmp(&b.id)),
+            Sort::Postcode => {
+                (a.data.postcode, name(a), a.id).cmp(&(b.data.postcode, name(b), b.id))
+            }
+            Sort::RegisteredDesc => (b.registered_micros, b.id).cmp(&(a.registered_micros, a.id)),
+        }
+    });
+
+    let total = hits.len();
+    let page = hits
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .map(|s| s.id)
+        .collect();
+    (total, page)
+}
+
+fn run(f: &Fixture, svc: stagematch_core::ServiceId, q: &Query) -> (usize, Vec<StudentId>) {
+    let page = f.season.store.students(svc, q, f.t).unwrap();
+    (page.total, page.rows.into_iter().map(|c| c.id).collect())
+}
+
+#[test]
+fn name_filter_ignores_case_and_accents() {
+    let f = fixture();
+    let svc = f.season.antwerp;
+    for needle in ["elodie", "ÉLODIE", "celik", "Çel", "zoe", "ÖZT", "van d"] {
+        let q = Query {
+            name: Some(needle.into()),
+            limit: 500,
+            ..Query::default()
+        };
+        let (total, rows) = run(f, svc, &q);
+        assert!(total > 0, "{needle}");
+        assert_eq!((total, rows), model(f, svc, &q), "{needle}");
+    }
+}
+
+#[test]
+fn each_filter_alone_matches_the_model() {
+    let f = fixture();
+    let svc = f.season.limburg;
+    let queries = [
+        Query {
+            provinces: vec![Province::EastFlanders, Province::Brussels],
+            ..Query::default()
+        },
+        Query {
+            school: Some("sint-lucas".into()),
+            ..Query::default()
+        },
+        Query {
+            school: Some("zorg".into()),
+            ..Query::default()
+        },
+        Query {
+            postcode: Some("95".into()),
+            ..Query::default()
+        },
+        Query {
+            postcode: Some("9520".into()),
+            ..Query::default()
+        },
+        Query {
+            transport: vec![Transport::EBike, Transport::Moped],
+            ..Query::default()
+        },
+        Query {
+            track: Some(Track::Dual),
+            ..Query::default()
+        },
+        Query {
+            tab: Tab::Accepted,
+            ..Query::default()
+        },
+    ];
+    for q in queries {
+        let got = run(f, svc, &q);
+        assert!(got.0 > 0, "{q:?}");
+        assert_eq!(got, model(f, svc, &q), "{q:?}");
+    }
+}
+
+#[test]
+fn every_sort_order_and_deep_pages() {
+    let f = fixture();
+    for sort in Sort::ALL {
+        for (offset, limit) in [(0, 50), (37, 20), (200, 50), (5000, 10), (0, 0)] {
+            let q = Query {
+                sort,
+                offset,
+                limit,
+                ..Query::default()
+            };
+            assert_eq!(
+                run(f, f.season.antwerp, &q),
+                model(f, f.season.antwerp, &q),
+                "{sort} {offset}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_default_order_is_province_postcode_last_name() {
+    let f = fixture();
+    let page = f
+        .season
+        .store
+        .students(
+            f.season.antwerp,
+            &Query {
+                limit: 500,
+                ..Query::default()
+            },
+            f.t,
+        )
+        .unwrap();
+    let keys: Vec<_> = page
+        .rows
+        .iter()
+        .map(|c| (c.province, c.postcode, fold(&c.last_name)))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(page.rows[0].province, Province::Brussels);
+}
+
+#[test]
+fn bad_query_values_name_their_field() {
+    let f = fixture();
+    for (field, q) in [
+        (
+            "postcode",
+            Query {
+                postcode: Some("9x".into()),
+                ..Query::default()
+            },
+        ),
+        (
+            "postcode",
+            Query {
+                postcode: Some("95000".into()),
+                ..Query::default()
+            },
+        ),
+        (
+            "limit",
+            Query {
+                limit: 1_000_000,
+                ..Query::default()
+            },
+        ),
+    ] {
+        let err = f
+            .season
+            .store
+            .students(f.season.antwerp, &q, f.t)
+            .unwrap_err();
+        assert_eq!(err.field(), Some(field));
+    }
+}
+
+fn query_strategy() -> impl Strategy<Value = Query> {
+    (
+        prop_oneof![Just(Tab::Open), Just(Tab::Accepted)],
+        proptest::option::of(prop_oneof![
+            Just("e"),
+            Just("PEE"),
+            Just("ël"),
+            Just("an"),
+            Just("zz")
+        ]),
+        proptest::sample::subsequence(Province::ALL.to_vec(), 0..3),
+        proptest::option::of(prop_oneof![Just("lucas"), Just("ZORG"), Just("nope")]),
+        proptest::option::of(prop_oneof![Just("2"), Just("20"), Just("9500"), Just("3")]),
+        proptest::sample::subsequence(Transport::ALL.to_vec(), 0..3),
+        proptest::option::of(proptest::sample::select(Track::ALL.to_vec())),
+        proptest::sample::select(Sort::ALL.to_vec()),
+        0usize..120,
+        0usize..60,
+    )
+        .prop_map(
+            |(tab, name, provinces, school, postcode, transport, track, sort, offset, limit)| {
+                Query {
+                    tab,
+                    name: name.map(Into::into),
+                    provinces,
+                    school: school.map(Into::into),
+                    postcode: postcode.map(Into::into),
+                    transport,
+                    track,
+                    sort,
+                    offset,
+                    limit,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_combination_matches_the_model(q in query_strategy(), antwerp in any::<bool>()) {
+        let f = fixture();
+        let svc = if antwerp { f.season.antwerp } else { f.season.limburg };
+        prop_assert_eq!(run(f, svc, &q), model(f, svc, &q));
+    }
+}

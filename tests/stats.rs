@@ -1,0 +1,159 @@
+//! Round statistics as of a moment: open, invited and accepted counts per phase, province,
+//! track and service, and only what was recorded before the moment.
+
+mod common;
+
+use common::{at, season, student};
+use stagematch_core::{Decision, Phase, Province, RoundStat, ServiceId, Status, Track};
+
+fn row<'a>(
+    rows: &'a [RoundStat],
+    phase: Phase,
+    province: Province,
+    track: Track,
+    svc: ServiceId,
+) -> Option<&'a RoundStat> {
+    rows.iter().find(|r| {
+        r.phase == phase && r.province == province && r.track == track && r.service == svc
+    })
+}
+
+#[test]
+fn counts_per_round_province_track_and_service() {
+    let s = season();
+    let june = at(6, 2, 10, 0);
+    let reg = |track, pc, pref, when| {
+        s.store
+            .register_student(s.school, &student(track, "X", pc, pref), when)
+            .unwrap()
+    };
+    let a1 = reg(Track::Secondary, "2000", Some(s.antwerp), june);
+    let _a2 = reg(Track::Secondary, "2000", Some(s.antwerp), june);
+    let far = reg(Track::Adult, "3500", Some(s.antwerp), june);
+    let _free = reg(Track::Secondary, "3500", None, june);
+    let dual = reg(Track::Dual, "3500", None, june);
+    let _late = reg(Track::Secondary, "2000", Some(s.antwerp), at(7, 5, 10, 0));
+
+    s.store
+        .decide(
+            s.limburg,
+            dual,
+            &Decision::new(Status::Invited),
+            at(6, 20, 10, 0),
+        )
+        .unwrap();
+    s.store
+        .decide(
+            s.antwerp,
+            a1,
+            &Decision::accept(s.antwerp_contact),
+            at(7, 2, 10, 0),
+        )
+        .unwrap();
+    s.store
+        .decide(
+            s.antwerp,
+            far,
+            &Decision::accept(s.antwerp_contact),
+            at(9, 10, 10, 0),
+        )
+        .unwrap();
+
+    let rows = s.store.round_stats(at(9, 12, 10, 0));
+    // Phases that have not started are absent.
+    assert!(
+        rows.iter()
+            .all(|r| matches!(r.phase, Phase::Closed | Phase::Round1 | Phase::Round2))
+    );
+
+    // Closed: the dual student is open to both services, invited by Limburg.
+    let closed = row(
+        &rows,
+        Phase::Closed,
+        Province::Limburg,
+        Track::Dual,
+        s.limburg,
+    )
+    .unwrap();
+    assert_eq!(
+        (closed.open, closed.invited, closed.accepted),
+        (1, 1, 0)
+    );
+
+    // Round 1 ends with a2 open to Antwerp (a1 accepted in it; late waits for the release).
+    let r1 = row(
+        &rows,
+        Phase::Round1,
+        Province::Antwerp,
+        Track::Secondary,
+        s.antwerp,
+    )
+    .unwrap();
+    assert_eq!((r1.open, r1.accepted), (1, 1));
+    let days = r1.mean_days_to_accept.unwrap();
+    assert!((days - 30.0).abs() < 0.01, "{days}");
+    assert_eq!(r1.median_days_to_accept, Some(days));
+    assert!(
+        row(
+            &rows,
+            Phase::Round1,
+            Province::Limburg,
+            Track::Adult,
+            s.antwerp
+        )
+        .is_none()
+    );
+
+    // Round 2, as of 12 September: far was accepted on the 10th.
+    let r2 = row(
+        &rows,
+        Phase::Round2,
+        Province::Limburg,
+        Track::Adult,
+        s.antwerp,
+    )
+    .unwrap();
+    assert_eq!((r2.open, r2.accepted), (0, 1));
+    let r2a = row(
+        &rows,
+        Phase::Round2,
+        Province::Antwerp,
+        Track::Secondary,
+        s.antwerp,
+    )
+    .unwrap();
+    assert_eq!((r2a.open, r2a.accepted), (1, 0));
+
+    // As of a moment before the round 2 accept, it is not counted and far is still open.
+    let before = s.store.round_stats(at(9, 8, 10, 0));
+    let r2 = row(
+        &before,
+        Phase::Round2,
+        Province::Limburg,
+        Track::Adult,
+        s.antwerp,
+    )
+    .unwrap();
+    assert_eq!((r2.open, r2.accepted), (1, 0));
+
+    // Round 3 and after: everyone unplaced, including the blackout registration.
+    let later = s.store.round_stats(at(10, 20, 10, 0));
+    let r3 = row(
+        &later,
+        Phase::Round3,
+        Province::Antwerp,
+        Track::Secondary,
+        s.limburg,
+    )
+    .unwrap();
+    assert_eq!(r3.open, 2); // a2 and late
+    let open = row(
+        &later,
+        Phase::Open,
+        Province::Limburg,
+        Track::Secondary,
+        s.antwerp,
+    )
+    .unwrap();
+    assert_eq!(open.open, 1); // free
+}
