@@ -18,6 +18,7 @@
 //! | [`query`] | the tabs: filters, sort orders, paging, over the query columns |
 //! | [`stats`] | round statistics as of any moment |
 //! | [`store`] | the redb store, the only module that touches the file |
+//! | [`synth`] | seeded synthetic cohorts for examples, benchmarks and the demo |
 //!
 //! ```
 //! use chrono::NaiveDate;
@@ -66,6 +67,7 @@ pub mod query;
 pub mod stats;
 pub mod store;
 pub mod student;
+pub mod synth;
 pub mod visibility;
 
 pub use calendar::{Calendar, Phase, Window, brussels, parse_moment};

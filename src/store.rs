@@ -663,6 +663,13 @@ impl Store {
         decode(value.value())
     }
 
+    /// Every student's full record, personal data included, in id order: for the coordinator
+    /// (exports) and for hosts that check access themselves. Reads one redb transaction.
+    pub fn all_students(&self) -> Result<Vec<Student>> {
+        let txn = self.db.begin_read()?;
+        read_all(&txn.open_table(STUDENTS)?)
+    }
+
     // ----- decisions ----------------------------------------------------------------------
 
     /// Records a decision of `service` about `student` at `at` (now if `None`).

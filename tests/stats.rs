@@ -75,10 +75,7 @@ fn counts_per_round_province_track_and_service() {
         s.limburg,
     )
     .unwrap();
-    assert_eq!(
-        (closed.open, closed.invited, closed.accepted),
-        (1, 1, 0)
-    );
+    assert_eq!((closed.open, closed.invited, closed.accepted), (1, 1, 0));
 
     // Round 1 ends with a2 open to Antwerp (a1 accepted in it; late waits for the release).
     let r1 = row(

@@ -183,6 +183,14 @@ impl Period {
         Ok(Period { start, end })
     }
 
+    /// The period between two days, whichever comes first.
+    pub(crate) fn ordered(a: NaiveDate, b: NaiveDate) -> Period {
+        Period {
+            start: a.min(b),
+            end: a.max(b),
+        }
+    }
+
     /// The first day.
     pub fn start(&self) -> NaiveDate {
         self.start
