@@ -123,7 +123,9 @@ fn naive(c: &Cohort, q: &Query) -> (usize, Vec<u32>) {
                 && (q.provinces.is_empty() || q.provinces.contains(&s.data.province()))
                 && (q.transport.is_empty()
                     || q.transport.iter().any(|t| s.data.transport.contains(*t)))
-                && q.postcode.as_ref().is_none_or(|p| s.data.postcode.to_string().starts_with(p))
+                && q.postcode
+                    .as_ref()
+                    .is_none_or(|p| s.data.postcode.to_string().starts_with(p))
                 && needle.as_ref().is_none_or(|n| {
                     fold(&s.data.first_name).contains(n) || fold(&s.data.last_name).contains(n)
                 })

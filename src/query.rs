@@ -5,19 +5,22 @@
 //! student's dense id. It is built when the store opens and updated under the store's write
 //! lock on every commit, so a reader sees either all of a decision or none of it.
 //!
-//! Cost per student: 8 bytes registration moment, 8 bytes acceptance moment, 4 each for
-//! the preferred service, the school, the accepting service and the name offset, 2 for the
-//! postcode, 2 for the length of the last name, 1 each for flags, province and transport,
-//! and the folded first and last names (about 14 bytes for Flemish names): about 57 bytes.
+//! Cost per student: 8 bytes each for the registration moment, the acceptance moment and an
+//! 8-byte prefix of the folded last name (the sort key), 4 for the name offset, 2 each for
+//! the preferred service, the school, the accepting service, the postcode and the length of
+//! the last name, 1 each for flags, province and transport, and the folded first and last
+//! names themselves (about 14 bytes for Flemish names): about 51 bytes.
 //! [`Columns::bytes_per_student`] reports the exact figure of a store.
 //!
-//! A query is one parallel scan (rayon, in chunks of 16 384 students) that applies the
-//! [visibility rule](crate::visibility) and the filters and collects the matching indices;
-//! the total is their count. Only the requested page is then ordered: a linear selection
-//! moves the first `offset + limit` matches to the front, a second one isolates the page,
-//! and only the page itself is sorted. Cards are read from redb for the page's rows only.
+//! A query is one parallel scan (rayon, in chunks of 16 384 students). Each chunk checks the
+//! one- and two-byte filters first, then the [visibility rule](crate::visibility), then the
+//! name; it counts the matches (the total) and keeps, through a bounded heap of 64-bit sort
+//! keys, only the matches that can still reach the page. The exact comparison (full folded
+//! names, then the id) runs only on those candidates, and only the page itself is sorted.
+//! Cards are read from redb for the page's rows only.
 
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -241,16 +244,23 @@ const DUAL: u8 = 1;
 const BLACKOUT: u8 = 2;
 const TRACK_SHIFT: u8 = 2;
 const CHUNK: usize = 1 << 14;
+/// Students checked per pass of the hot loop, with the selection kept on the stack.
+const BLOCK: usize = 1024;
+
+/// The most services and schools a store holds: their numbers are `u16` in the columns.
+pub(crate) const MAX_PARTIES: usize = u16::MAX as usize;
 
 /// The query columns of every student, indexed by dense student id.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Columns {
     registered: Vec<Micros>,
     accepted_at: Vec<Micros>,
-    preferred: Vec<u32>,
-    school: Vec<u32>,
-    accepted_by: Vec<u32>,
+    /// The folded names packed into a sort key prefix (see [`name_key`]).
+    name_key: Vec<u64>,
     name_start: Vec<u32>,
+    preferred: Vec<u16>,
+    school: Vec<u16>,
+    accepted_by: Vec<u16>,
     postcode: Vec<u16>,
     last_len: Vec<u16>,
     flags: Vec<u8>,
@@ -259,13 +269,43 @@ pub(crate) struct Columns {
     names: Vec<u8>,
 }
 
+/// Packs the start of `last`, a separator and `first` into 12 five-bit codes, top-aligned:
+/// an order-preserving prefix of the name order (last name, then first name), so that most
+/// comparisons of a name sort are one integer comparison. The code of a byte never
+/// decreases as the byte grows (the separator and padding are 0, spaces and punctuation
+/// 1 to 3, `a` to `z` 4 to 29, other bytes 30 and 31), so a smaller key always means an
+/// earlier name; equal keys are decided by comparing the names themselves.
+fn name_key(last: &str, first: &str) -> u64 {
+    let code = |b: u8| -> u64 {
+        match b {
+            0 => 0,
+            1..=32 => 1,
+            33..=45 => 2,
+            46..=96 => 3,
+            b'a'..=b'z' => 4 + u64::from(b - b'a'),
+            123..=127 => 30,
+            _ => 31,
+        }
+    };
+
+    let bytes = last.bytes().chain(std::iter::once(0)).chain(first.bytes());
+    bytes
+        .take(12)
+        .enumerate()
+        .fold(0, |key, (i, b)| key | (code(b) << (59 - 5 * i)))
+}
+
+/// A matching student with its sort key prefix.
+type Candidate = (u64, u32);
+
 impl Columns {
     /// The number of students.
     pub(crate) fn len(&self) -> usize {
         self.registered.len()
     }
 
-    /// Appends a newly registered student (its id must be the next dense id).
+    /// Appends a newly registered student (its id must be the next dense id; the store keeps
+    /// service and school numbers below [`MAX_PARTIES`]).
     pub(crate) fn push(&mut self, s: &Student, cal: &CalendarMicros) {
         let blackout = cal.visible_from(s.registered_micros) != s.registered_micros;
         let flags = u8::from(s.data.track.is_dual())
@@ -284,9 +324,10 @@ impl Columns {
 
         self.registered.push(s.registered_micros);
         self.accepted_at.push(Micros::MAX);
+        self.name_key.push(name_key(&last, &first));
         self.preferred
-            .push(s.data.preferred_service.map_or(0, |p| p.get()));
-        self.school.push(s.school.get());
+            .push(s.data.preferred_service.map_or(0, |p| p.get() as u16));
+        self.school.push(s.school.get() as u16);
         self.accepted_by.push(0);
         self.postcode.push(s.data.postcode.get());
         self.last_len.push(last_len);
@@ -297,7 +338,7 @@ impl Columns {
 
     /// Records that `service` accepted the student at index `i` at moment `at`.
     pub(crate) fn set_accepted(&mut self, i: usize, service: u32, at: Micros) {
-        self.accepted_by[i] = service;
+        self.accepted_by[i] = service as u16;
         self.accepted_at[i] = at;
     }
 
@@ -311,7 +352,7 @@ impl Columns {
 
     /// Bytes of memory the columns hold per student (capacity not counted).
     pub(crate) fn bytes_per_student(&self) -> f64 {
-        let fixed = 8 + 8 + 4 + 4 + 4 + 4 + 2 + 2 + 1 + 1 + 1;
+        let fixed = 8 + 8 + 8 + 4 + 2 + 2 + 2 + 2 + 2 + 1 + 1 + 1;
         let n = self.len().max(1) as f64;
         fixed as f64 + self.names.len() as f64 / n
     }
@@ -344,7 +385,7 @@ impl Columns {
     #[inline]
     pub(crate) fn accepted_as_of(&self, i: usize, t: Micros) -> Option<u32> {
         let by = self.accepted_by[i];
-        (by != 0 && self.accepted_at[i] <= t).then_some(by)
+        (by != 0 && self.accepted_at[i] <= t).then_some(by as u32)
     }
 
     /// When student `i` was accepted (`Micros::MAX` if it was not).
@@ -355,7 +396,7 @@ impl Columns {
     /// The accepting service of student `i`, whatever the moment.
     pub(crate) fn accepted_by(&self, i: usize) -> Option<u32> {
         let by = self.accepted_by[i];
-        (by != 0).then_some(by)
+        (by != 0).then_some(by as u32)
     }
 
     /// The facts the statistics group by: track index, province index, preferred service,
@@ -364,7 +405,7 @@ impl Columns {
         (
             self.flags[i] >> TRACK_SHIFT,
             self.province[i],
-            self.preferred[i],
+            self.preferred[i] as u32,
             self.registered[i],
             self.visible_from(i, release),
         )
@@ -381,74 +422,42 @@ impl Columns {
                     && rule.admits_open(
                         self.visible_from(i, rule.release),
                         self.flags[i] & DUAL != 0,
-                        self.preferred[i],
+                        self.preferred[i] as u32,
                         self.province[i],
                     )
             }
         }
     }
 
+    /// The name filter, checked last since it reads the name arena.
     #[inline]
-    fn passes(&self, i: usize, f: &Filter, finder: Option<&memmem::Finder<'_>>) -> bool {
-        if f.provinces != 0 && f.provinces & (1 << self.province[i]) == 0 {
-            return false;
-        }
-        if f.transport != 0 && f.transport & self.transport[i] == 0 {
-            return false;
-        }
-        if let Some((lo, hi)) = f.postcode
-            && !(lo..=hi).contains(&self.postcode[i])
-        {
-            return false;
-        }
-        if let Some(track) = f.track
-            && self.flags[i] >> TRACK_SHIFT != track
-        {
-            return false;
-        }
-        if let Some(schools) = &f.schools
-            && !schools
-                .get(self.school[i] as usize)
-                .copied()
-                .unwrap_or(false)
-        {
-            return false;
-        }
-        if let Some(finder) = finder {
-            let start = self.name_start[i] as usize;
-            let end = self
-                .name_start
-                .get(i + 1)
-                .map_or(self.names.len(), |e| *e as usize);
-            let split = start + self.last_len[i] as usize;
-            let (last, first) = (&self.names[start..split], &self.names[split..end]);
-            if finder.find(last).is_none() && finder.find(first).is_none() {
-                return false;
-            }
-        }
-        true
+    fn passes_name(&self, i: usize, finder: &memmem::Finder<'_>) -> bool {
+        let start = self.name_start[i] as usize;
+        let end = self
+            .name_start
+            .get(i + 1)
+            .map_or(self.names.len(), |e| *e as usize);
+        let split = start + self.last_len[i] as usize;
+        finder.find(&self.names[start..split]).is_some()
+            || finder.find(&self.names[split..end]).is_some()
     }
 
-    /// The indices of every student in the tab that passes the filter, in index order.
-    pub(crate) fn scan(&self, rule: &Rule, tab: Tab, f: &Filter) -> Vec<u32> {
-        let n = self.len();
-        let finder = f.name.as_deref().map(|n| memmem::Finder::new(n.as_bytes()));
-        let finder = finder.as_ref();
-
-        let parts: Vec<Vec<u32>> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| {
-                let mut hits = Vec::new();
-                for i in c * CHUNK..n.min((c + 1) * CHUNK) {
-                    if self.in_tab(i, rule, tab) && self.passes(i, f, finder) {
-                        hits.push(i as u32);
-                    }
-                }
-                hits
-            })
-            .collect();
-
-        parts.concat()
+    /// A 64-bit prefix of student `i`'s position in `sort` order: if the key of `a` is less
+    /// than the key of `b`, `a` comes first; equal keys are decided by [`Columns::compare`].
+    #[inline]
+    fn sort_key(&self, sort: Sort, i: usize) -> u64 {
+        let name = self.name_key[i];
+        match sort {
+            Sort::Default => {
+                (u64::from(self.province[i]) << 60)
+                    | (u64::from(self.postcode[i]) << 46)
+                    | (name >> 18)
+            }
+            Sort::Name => name,
+            Sort::NameDesc => !name,
+            Sort::Postcode => (u64::from(self.postcode[i]) << 50) | (name >> 14),
+            Sort::RegisteredDesc => !((self.registered[i] as u64) ^ (1 << 63)),
+        }
     }
 
     /// Compares two students in `sort` order; ties fall back to the id, so the order is total.
@@ -475,21 +484,259 @@ impl Columns {
         }
     }
 
-    /// Orders `hits` just enough to return the page `[offset, offset + limit)` in `sort` order.
-    pub(crate) fn page(
+    /// Writes to the front of `out` the index of every student of `lo..hi` (at most
+    /// [`BLOCK`] of them) that is in the tab and passes the one- and two-byte filters, and
+    /// returns how many. The hot loop of the engine: the columns are sliced to the block
+    /// first so that the loop runs without bounds checks, and the output lives on the stack
+    /// so that a query allocates nothing per student.
+    fn select_block(&self, lo: usize, hi: usize, q: &Scan<'_>, out: &mut [u32; BLOCK]) -> usize {
+        let len = hi - lo;
+        let province = &self.province[lo..hi];
+        let transport = &self.transport[lo..len + lo];
+        let postcode = &self.postcode[lo..len + lo];
+        let flags = &self.flags[lo..len + lo];
+        let school = &self.school[lo..len + lo];
+        let preferred = &self.preferred[lo..len + lo];
+        let accepted_by = &self.accepted_by[lo..len + lo];
+        let accepted_at = &self.accepted_at[lo..len + lo];
+        let registered = &self.registered[lo..len + lo];
+
+        let f = q.filter;
+        let rule = q.rule;
+        let provinces = if f.provinces == 0 {
+            u16::MAX
+        } else {
+            f.provinces
+        };
+        let any_transport = f.transport == 0;
+        let (pc_lo, pc_hi) = f.postcode.unwrap_or((0, u16::MAX));
+        let track = f.track.unwrap_or(u8::MAX);
+        let schools = f.schools.as_deref();
+        let me = rule.service as u16;
+        let open = q.tab == Tab::Open;
+
+        // Branch-free: every check is computed and combined, and the index is written
+        // unconditionally but only kept (by advancing `n`) when all checks pass, so that
+        // unpredictable filter outcomes cost no mispredicted branches.
+        let buf = &mut out[..len];
+        let mut n = 0;
+        for j in 0..len {
+            let p = province[j];
+            let fl = flags[j];
+            let pc = postcode[j];
+            let mut keep = (provinces >> p) & 1 == 1;
+            keep &= any_transport | (f.transport & transport[j] != 0);
+            keep &= (pc >= pc_lo) & (pc <= pc_hi);
+            keep &= (track == u8::MAX) | (fl >> TRACK_SHIFT == track);
+            if let Some(hit) = schools {
+                keep &= hit.get(school[j] as usize).copied().unwrap_or(false);
+            }
+
+            let by = accepted_by[j];
+            let placed = by != 0 && accepted_at[j] <= rule.t;
+            keep &= if open {
+                let visible_from = if fl & BLACKOUT != 0 {
+                    rule.release
+                } else {
+                    registered[j]
+                };
+                !placed & rule.admits_open(visible_from, fl & DUAL != 0, preferred[j] as u32, p)
+            } else {
+                placed & (by == me)
+            };
+
+            buf[n] = (lo + j) as u32;
+            n += usize::from(keep);
+        }
+        n
+    }
+
+    /// Marks, in a bit set over the students `lo..hi`, those whose folded first or last name
+    /// contains the query's name. Searches the chunk's part of the name arena in one sweep of
+    /// `memchr::memmem` and maps each hit back to its student, which is far cheaper than one
+    /// search per student.
+    fn name_hits(&self, lo: usize, hi: usize, finder: &memmem::Finder<'_>) -> Vec<u64> {
+        let mut bits = vec![0u64; (hi - lo).div_ceil(64)];
+        let arena_lo = self.name_start[lo] as usize;
+        let arena_hi = self
+            .name_start
+            .get(hi)
+            .map_or(self.names.len(), |e| *e as usize);
+        let needle = finder.needle().len();
+
+        let mut row = lo;
+        for pos in finder.find_iter(&self.names[arena_lo..arena_hi]) {
+            let pos = arena_lo + pos;
+            while row + 1 < hi && self.name_start[row + 1] as usize <= pos {
+                row += 1;
+            }
+
+            let start = self.name_start[row] as usize;
+            let split = start + self.last_len[row] as usize;
+            let end = self
+                .name_start
+                .get(row + 1)
+                .map_or(self.names.len(), |e| *e as usize);
+            let in_last = pos + needle <= split;
+            let in_first = pos >= split && pos + needle <= end;
+            if in_last || in_first {
+                let j = row - lo;
+                bits[j / 64] |= 1 << (j % 64);
+            }
+        }
+        bits
+    }
+
+    /// Scans the students `lo..hi`: counts those in the tab that pass the filter, and keeps
+    /// the candidates that can still reach the page.
+    ///
+    /// With [`Bound::Heap`], a candidate is every match whose sort key is at most the `k`-th
+    /// smallest key of the range, found with a bounded max-heap; the returned bound is that
+    /// key (`u64::MAX` if fewer than `k` matched). With [`Bound::Fixed`], a candidate is every
+    /// match whose key is at most the given bound.
+    fn scan_chunk(&self, lo: usize, hi: usize, q: &Scan<'_>, mode: Bound) -> ChunkResult {
+        let mut count = 0;
+        let mut heap: BinaryHeap<u64> = BinaryHeap::new();
+        let mut candidates = Vec::new();
+        let mut block = [0u32; BLOCK];
+        let names = q.finder.map(|f| self.name_hits(lo, hi, f));
+
+        for start in (lo..hi).step_by(BLOCK) {
+            let n = self.select_block(start, hi.min(start + BLOCK), q, &mut block);
+            for &i in &block[..n] {
+                if let Some(bits) = &names {
+                    let j = i as usize - lo;
+                    if bits[j / 64] & (1 << (j % 64)) == 0 {
+                        continue;
+                    }
+                }
+
+                count += 1;
+                if q.k == 0 {
+                    continue;
+                }
+
+                let key = self.sort_key(q.sort, i as usize);
+                match mode {
+                    Bound::Fixed(bound) if key > bound => continue,
+                    Bound::Fixed(_) => {}
+                    Bound::Heap => match heap.peek() {
+                        _ if heap.len() < q.k => heap.push(key),
+                        Some(&top) if key < top => {
+                            heap.pop();
+                            heap.push(key);
+                        }
+                        Some(&top) if key == top => {}
+                        _ => continue,
+                    },
+                }
+                candidates.push((key, i));
+            }
+        }
+
+        let bound = match mode {
+            Bound::Fixed(bound) => bound,
+            Bound::Heap if q.k > 0 && heap.len() >= q.k => heap.peek().copied().unwrap_or(u64::MAX),
+            Bound::Heap => u64::MAX,
+        };
+        candidates.retain(|c| c.0 <= bound);
+        (count, bound, candidates)
+    }
+
+    /// For a deep page, guesses a sort key bound from a sample of about 4 096 students, high
+    /// enough that (very likely) at least `k` matches lie under it and low enough that few
+    /// more do. `None` when the cohort is small or the page is near the front, where the
+    /// heap of [`Bound::Heap`] is cheaper.
+    fn sample_bound(&self, q: &Scan<'_>) -> Option<u64> {
+        const SAMPLES: usize = 4096;
+        let n = self.len();
+        if q.k < 1024 || n < 16 * SAMPLES {
+            return None;
+        }
+
+        let stride = n / SAMPLES;
+        let mut block = [0u32; BLOCK];
+        let mut keys: Vec<u64> = (0..SAMPLES)
+            .map(|s| s * stride)
+            .filter(|&i| self.select_block(i, i + 1, q, &mut block) == 1)
+            .filter(|&i| q.finder.is_none_or(|f| self.passes_name(i, f)))
+            .map(|i| self.sort_key(q.sort, i))
+            .collect();
+
+        // The k-th match is expected near sample rank k / stride; aim well above it.
+        let expected = q.k as f64 / stride as f64;
+        let rank = (expected * 1.5 + 4.0 * expected.sqrt() + 8.0).ceil() as usize;
+        if rank >= keys.len() {
+            return None;
+        }
+        keys.select_nth_unstable(rank);
+        Some(keys[rank])
+    }
+
+    /// Runs a query: the number of students in the tab that pass the filter, and the indices
+    /// of the page `[offset, offset + limit)` in `sort` order.
+    ///
+    /// Each rayon task scans a chunk and keeps only the candidates that can still reach the
+    /// page (see [`Columns::scan_chunk`]); the smallest key bound over the chunks bounds the
+    /// page, and only the candidates under it are compared exactly. A deep page first guesses
+    /// its bound from a sample and falls back to the heap if the guess was too low.
+    pub(crate) fn query(
         &self,
-        mut hits: Vec<u32>,
+        rule: &Rule,
+        tab: Tab,
+        filter: &Filter,
         sort: Sort,
         offset: usize,
         limit: usize,
-    ) -> Vec<u32> {
+    ) -> (usize, Vec<u32>) {
+        let finder = filter
+            .name
+            .as_deref()
+            .map(|n| memmem::Finder::new(n.as_bytes()));
+        let k = if limit == 0 {
+            0
+        } else {
+            offset.saturating_add(limit)
+        };
+        let scan = Scan {
+            rule,
+            tab,
+            filter,
+            finder: finder.as_ref(),
+            sort,
+            k,
+        };
+
+        let guess = self.sample_bound(&scan);
+        self.query_with_guess(&scan, guess, offset, limit)
+    }
+
+    /// [`Columns::query`] with the bound guess given (tests force a wrong one).
+    fn query_with_guess(
+        &self,
+        scan: &Scan<'_>,
+        guess: Option<u64>,
+        offset: usize,
+        limit: usize,
+    ) -> (usize, Vec<u32>) {
+        let (k, sort) = (scan.k, scan.sort);
+        let (total, mut hits) = match guess {
+            Some(bound) => match self.scan_all(scan, Bound::Fixed(bound)) {
+                (total, hits) if hits.len() >= k.min(total) => (total, hits),
+                _ => self.scan_all(scan, Bound::Heap),
+            },
+            None => self.scan_all(scan, Bound::Heap),
+        };
+
         if offset >= hits.len() || limit == 0 {
-            return Vec::new();
+            return (total, Vec::new());
         }
 
-        let end = hits.len().min(offset.saturating_add(limit));
-        let cmp = |a: &u32, b: &u32| self.compare(sort, *a as usize, *b as usize);
-
+        let cmp = |a: &Candidate, b: &Candidate| {
+            a.0.cmp(&b.0)
+                .then_with(|| self.compare(sort, a.1 as usize, b.1 as usize))
+        };
+        let end = hits.len().min(k);
         if end < hits.len() {
             hits.select_nth_unstable_by(end, cmp);
             hits.truncate(end);
@@ -500,13 +747,81 @@ impl Columns {
 
         let mut page = hits.split_off(offset);
         page.sort_unstable_by(cmp);
-        page
+        (total, page.into_iter().map(|c| c.1).collect())
     }
+
+    /// Scans every chunk in parallel; returns the total and the candidates under the
+    /// smallest bound.
+    fn scan_all(&self, scan: &Scan<'_>, mode: Bound) -> (usize, Vec<Candidate>) {
+        let n = self.len();
+        let parts: Vec<ChunkResult> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| self.scan_chunk(c * CHUNK, n.min((c + 1) * CHUNK), scan, mode))
+            .collect();
+
+        let total = parts.iter().map(|p| p.0).sum();
+        let bound = parts.iter().map(|p| p.1).min().unwrap_or(u64::MAX);
+        let hits = parts
+            .into_iter()
+            .flat_map(|p| p.2)
+            .filter(|c| c.0 <= bound)
+            .collect();
+        (total, hits)
+    }
+}
+
+/// How a chunk decides which matches to keep as candidates.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// Keep the `k` smallest keys of the chunk (and their ties).
+    Heap,
+    /// Keep every key up to this one.
+    Fixed(u64),
+}
+
+/// What one chunk returns: its match count, its key bound and its candidates.
+type ChunkResult = (usize, u64, Vec<Candidate>);
+
+/// One query's inputs, shared by the chunk scans.
+struct Scan<'a> {
+    rule: &'a Rule,
+    tab: Tab,
+    filter: &'a Filter,
+    finder: Option<&'a memmem::Finder<'a>>,
+    sort: Sort,
+    /// How many of the first matches the page needs: `offset + limit`.
+    k: usize,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_keys_keep_the_name_order() {
+        let names = [
+            ("", "a"),
+            ("ab", "z"),
+            ("ab", "zz"),
+            ("abc", ""),
+            ("d'hondt", "an"),
+            ("de smet", "jan"),
+            ("desmet", "an"),
+            ("el amrani", "ines"),
+            ("peeters", "noor"),
+            ("peeters", "noortje"),
+            ("peetersen", "a"),
+            ("van damme", "zoe"),
+            ("zz", "a"),
+            ("ærø", "a"),
+        ];
+        for w in names.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            assert!((a.0, a.1) < (b.0, b.1), "test data out of order");
+            assert!(name_key(a.0, a.1) <= name_key(b.0, b.1), "{a:?} {b:?}");
+        }
+        assert!(name_key("peeters", "noor") < name_key("peeters", "nora"));
+    }
 
     #[test]
     fn postcode_prefixes() {
@@ -528,6 +843,113 @@ mod tests {
             assert_eq!(s.code().parse::<Sort>().unwrap(), s);
         }
         assert_eq!("size".parse::<Sort>().unwrap_err().field(), Some("sort"));
+    }
+
+    /// Three chunks of synthetic students, many sharing names and registration moments, so
+    /// that chunk bounds and key ties are exercised; every order and page against a plain
+    /// filter and full sort.
+    #[test]
+    fn chunked_top_k_equals_a_full_sort() {
+        use crate::calendar::{Calendar, micros};
+        use crate::ids::{SchoolId, ServiceId, StudentId};
+        use crate::synth::{Rng, student};
+
+        let cal = Calendar::default();
+        let cm = cal.to_micros();
+        let services = [
+            (ServiceId(1), Province::Antwerp),
+            (ServiceId(2), Province::Limburg),
+        ];
+        let mut rng = Rng::new(3);
+        let mut cols = Columns::default();
+        let base = micros(crate::calendar::brussels(2025, 6, 1, 9, 0).unwrap());
+        for i in 0..(4 * CHUNK + 1234) {
+            let data = student(&mut rng, &services).validate().unwrap();
+            let registered = base + (i as i64 / 1000) * 60_000_000;
+            let s = Student {
+                id: StudentId::from_index(i),
+                school: SchoolId(1),
+                registered_micros: registered,
+                data,
+            };
+            cols.push(&s, &cm);
+            if i % 7 == 0 {
+                cols.set_accepted(i, 1 + (i % 2) as u32, base);
+            }
+        }
+
+        let t = micros(crate::calendar::brussels(2025, 9, 25, 9, 0).unwrap());
+        let rule = Rule::new(&cm, ServiceId(1), Province::Antwerp, t);
+        let queries = [
+            Query::default(),
+            Query {
+                provinces: vec![Province::EastFlanders],
+                ..Query::default()
+            },
+            Query {
+                name: Some("ee".into()),
+                ..Query::default()
+            },
+            Query {
+                tab: Tab::Accepted,
+                ..Query::default()
+            },
+        ];
+        for q in queries {
+            let f = Filter::compile(&q, &["School".to_owned()]).unwrap();
+            let contains = |hay: &[u8], needle: &str| {
+                hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+            };
+            let all: Vec<usize> = (0..cols.len())
+                .filter(|i| cols.in_tab(*i, &rule, q.tab))
+                .filter(|i| {
+                    q.provinces.is_empty()
+                        || q.provinces.iter().any(|p| *p as u8 == cols.province[*i])
+                })
+                .filter(|i| {
+                    q.name.as_deref().is_none_or(|n| {
+                        contains(cols.last_name(*i), n) || contains(cols.first_name(*i), n)
+                    })
+                })
+                .collect();
+            for sort in Sort::ALL {
+                let mut sorted = all.clone();
+                sorted.sort_by(|a, b| cols.compare(sort, *a, *b));
+                for (offset, limit) in [
+                    (0, 50),
+                    (0, 1),
+                    (999, 37),
+                    (2_000, 50),
+                    (20_000, 50),
+                    (0, 0),
+                ] {
+                    let (total, page) = cols.query(&rule, q.tab, &f, sort, offset, limit);
+                    let want: Vec<u32> = sorted
+                        .iter()
+                        .skip(offset)
+                        .take(limit)
+                        .map(|i| *i as u32)
+                        .collect();
+                    assert_eq!(total, all.len());
+                    assert_eq!(page, want, "{sort} {offset} {limit} {q:?}");
+
+                    // A bound guessed too low falls back to the heap and stays exact.
+                    let k = if limit == 0 { 0 } else { offset + limit };
+                    let scan = Scan {
+                        rule: &rule,
+                        tab: q.tab,
+                        filter: &f,
+                        finder: None,
+                        sort,
+                        k,
+                    };
+                    if q.name.is_none() {
+                        let forced = cols.query_with_guess(&scan, Some(0), offset, limit);
+                        assert_eq!(forced, (all.len(), want));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

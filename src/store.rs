@@ -38,7 +38,7 @@ use crate::decision::{
 use crate::directory::{Contact, NewContact, School, Service};
 use crate::error::{Error, Result};
 use crate::ids::{ContactId, SchoolId, ServiceId, StudentId};
-use crate::query::{Columns, Filter, Query};
+use crate::query::{Columns, Filter, MAX_PARTIES, Query};
 use crate::stats::{RoundStat, round_stats, status_as_of};
 use crate::student::{
     MAX_NAME, NationalNumber, NewStudent, Period, Postcode, Province, Student, Supervisor, Track,
@@ -403,6 +403,13 @@ impl Store {
                     "a service with this name exists",
                 ));
             }
+            if state.services.len() >= MAX_PARTIES {
+                return Err(Error::invalid(
+                    "name",
+                    &name,
+                    "the store holds 65 535 services already",
+                ));
+            }
             ServiceId(state.services.len() as u32 + 1)
         };
 
@@ -429,6 +436,13 @@ impl Store {
                     "name",
                     &name,
                     "a school with this name exists",
+                ));
+            }
+            if state.schools.len() >= MAX_PARTIES {
+                return Err(Error::invalid(
+                    "name",
+                    &name,
+                    "the store holds 65 535 schools already",
                 ));
             }
             SchoolId(state.schools.len() as u32 + 1)
@@ -925,11 +939,14 @@ impl Store {
             let filter = Filter::compile(query, &names)?;
 
             let rule = Rule::new(&state.cal, service, svc.province, t);
-            let hits = state.columns.scan(&rule, query.tab, &filter);
-            let total = hits.len();
-            let page = state
-                .columns
-                .page(hits, query.sort, query.offset, query.limit);
+            let (total, page) = state.columns.query(
+                &rule,
+                query.tab,
+                &filter,
+                query.sort,
+                query.offset,
+                query.limit,
+            );
 
             let picked: Vec<(StudentId, Status)> = page
                 .into_iter()

@@ -34,14 +34,23 @@ code_enum!(
 
 /// The visibility rule for one service at one moment, with everything precomputed that the
 /// scan of a million students should not recompute.
+///
+/// The phase is flattened into three flags (`all`, `none`, `own_province`) so that
+/// [`Rule::admits_open`] is a handful of comparisons without a branch, which is what lets the
+/// query engine's hot loop run without mispredictions.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
     pub t: Micros,
-    pub phase: Phase,
-    pub dual_open: bool,
     pub service: u32,
     pub province: u8,
     pub release: Micros,
+    dual_open: bool,
+    /// Round 3 and after: every placement-track student.
+    all: bool,
+    /// Before round 1: no placement-track student.
+    none: bool,
+    /// Round 1: the preferred service's own province only.
+    own_province: bool,
 }
 
 impl Rule {
@@ -51,21 +60,25 @@ impl Rule {
         province: Province,
         t: Micros,
     ) -> Self {
+        let phase = cal.phase(t);
         Rule {
             t,
-            phase: cal.phase(t),
-            dual_open: t >= cal.dual_start,
             service: service.get(),
             province: province as u8,
             release: cal.release,
+            dual_open: t >= cal.dual_start,
+            all: matches!(phase, Phase::Round3 | Phase::Open),
+            none: phase == Phase::Closed,
+            own_province: phase == Phase::Round1,
         }
     }
 
     /// Whether an unplaced student with these properties is in the open tab.
     ///
     /// `visible_from` is the student's visibility moment, `preferred` the number of its
-    /// preferred service (0 for none), `province` its province index.
-    #[inline]
+    /// preferred service (0 for none), `province` its province index. Written with `&` and
+    /// `|` on booleans on purpose: every term is evaluated, none is branched on.
+    #[inline(always)]
     pub(crate) fn admits_open(
         &self,
         visible_from: Micros,
@@ -73,20 +86,11 @@ impl Rule {
         preferred: u32,
         province: u8,
     ) -> bool {
-        if visible_from > self.t {
-            return false;
-        }
+        let preferred_here =
+            (preferred == self.service) & (!self.own_province | (province == self.province));
+        let placement = self.all | (!self.none & preferred_here);
 
-        if dual {
-            return self.dual_open;
-        }
-
-        match self.phase {
-            Phase::Closed => false,
-            Phase::Round1 => preferred == self.service && province == self.province,
-            Phase::Round2 => preferred == self.service,
-            Phase::Round3 | Phase::Open => true,
-        }
+        (visible_from <= self.t) & ((dual & self.dual_open) | (!dual & placement))
     }
 }
 

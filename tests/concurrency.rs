@@ -1,5 +1,6 @@
 //! Threads sharing one store: racing accepts have exactly one winner, and readers never see
 //! half a decision.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

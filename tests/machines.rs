@@ -6,6 +6,7 @@
 //!   where the service's status is `invited` or `accepted`;
 //! - visibility across the calendar: the open and accepted tabs of every service at random
 //!   moments equal the model's, and a decision succeeds only on a visible student.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The tabs' filters, sort orders and paging, checked against a naive model that filters and
 //! sorts deserialized records the obvious way.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

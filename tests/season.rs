@@ -1,5 +1,6 @@
 //! The season of the manual, walked through the public API: rounds, blackout, dual
 //! interviews, exactly-once accepts and personal data.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

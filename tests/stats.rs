@@ -1,18 +1,19 @@
 //! Round statistics as of a moment: open, invited and accepted counts per phase, province,
 //! track and service, and only what was recorded before the moment.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::{at, season, student};
 use stagematch_core::{Decision, Phase, Province, RoundStat, ServiceId, Status, Track};
 
-fn row<'a>(
-    rows: &'a [RoundStat],
+fn row(
+    rows: &[RoundStat],
     phase: Phase,
     province: Province,
     track: Track,
     svc: ServiceId,
-) -> Option<&'a RoundStat> {
+) -> Option<&RoundStat> {
     rows.iter().find(|r| {
         r.phase == phase && r.province == province && r.track == track && r.service == svc
     })

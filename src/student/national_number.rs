@@ -130,7 +130,8 @@ impl FromStr for NationalNumber {
         }
 
         let date_known = mm != 0 && dd != 0;
-        let unknown_ok = (mm == 0 && dd == 0) || (mm != 0 && mm <= 12 && dd == 0);
+        // Day 00 (or month and day 00) stands for a birth date the register does not know.
+        let unknown_ok = dd == 0 && mm <= 12;
         let exists = date_known && NaiveDate::from_ymd_opt(century + yy, mm, dd).is_some();
         if !exists && !unknown_ok {
             return Err(Error::invalid(

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: moments, and students with sensible defaults.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, NaiveDate, Utc};
 use stagematch_core::{
