@@ -81,6 +81,22 @@ pub fn parse_moment(s: &str) -> Result<DateTime<Utc>> {
         return Ok(with_offset.with_timezone(&Utc));
     }
 
+    // ISO 8601 with an offset but without seconds, or with `Z` for UTC.
+    let zulu = t
+        .strip_suffix('Z')
+        .or_else(|| t.strip_suffix('z'))
+        .map(|b| format!("{b}+00:00"));
+    let with_offset = zulu.as_deref().unwrap_or(t);
+    for format in [
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%d %H:%M%:z",
+        "%Y-%m-%d %H:%M:%S%:z",
+    ] {
+        if let Ok(parsed) = DateTime::parse_from_str(with_offset, format) {
+            return Ok(parsed.with_timezone(&Utc));
+        }
+    }
+
     for format in [
         "%Y-%m-%d %H:%M",
         "%Y-%m-%dT%H:%M",
@@ -210,18 +226,18 @@ impl Calendar {
         self.round2.check("round2")?;
         self.round3.check("round3")?;
 
-        if self.round2.start < self.round1.start {
+        if self.round2.start <= self.round1.start {
             return Err(Error::invalid(
                 "round2",
                 &self.round2.start.to_rfc3339(),
-                "round 2 must not start before round 1",
+                "round 2 must start after round 1",
             ));
         }
-        if self.round3.start < self.round2.start {
+        if self.round3.start <= self.round2.start {
             return Err(Error::invalid(
                 "round3",
                 &self.round3.start.to_rfc3339(),
-                "round 3 must not start before round 2",
+                "round 3 must start after round 2",
             ));
         }
         if self.release < self.blackout.end {
@@ -281,6 +297,12 @@ impl Calendar {
     /// it ends the tool stays open, like after round 3).
     pub fn dual_open(&self, t: DateTime<Utc>) -> bool {
         t >= self.dual.start
+    }
+
+    /// The same calendar with every moment cut to whole microseconds, the precision the
+    /// store keeps; stores normalise a calendar this way before checking and saving it.
+    pub fn normalized(self) -> Calendar {
+        self.to_record().to_calendar()
     }
 
     /// The calendar in the store's representation.
@@ -457,6 +479,10 @@ mod tests {
         assert_eq!(cal.validate().unwrap_err().field(), Some("release"));
 
         let mut cal = Calendar::default();
+        cal.round2.start = cal.round1.start;
+        assert_eq!(cal.validate().unwrap_err().field(), Some("round2"));
+
+        let mut cal = Calendar::default();
         cal.round3.start = cal.round1.start;
         cal.round3.end = cal.round2.end;
         assert_eq!(cal.validate().unwrap_err().field(), Some("round3"));
@@ -478,6 +504,22 @@ mod tests {
             parse_moment("2025-06-30T10:00:00Z").unwrap(),
             at(2025, 6, 30, 12, 0)
         );
+        assert_eq!(
+            parse_moment("2025-06-30T12:00+02:00").unwrap(),
+            at(2025, 6, 30, 12, 0)
+        );
+        assert_eq!(
+            parse_moment("2025-06-30 10:00Z").unwrap(),
+            at(2025, 6, 30, 12, 0)
+        );
+        assert_eq!(
+            parse_moment("2025-06-30T10:00:00Z").unwrap(),
+            at(2025, 6, 30, 12, 0)
+        );
         assert_eq!(parse_moment("tomorrow").unwrap_err().field(), Some("at"));
+        assert_eq!(
+            parse_moment("2025-06-30T12:00+25:00").unwrap_err().field(),
+            Some("at")
+        );
     }
 }

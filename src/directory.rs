@@ -88,3 +88,39 @@ impl NewContact {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_fields_are_all_required_and_checked() {
+        let ok = NewContact::new("  Tine Peeters ", "02/250 37 77", "tine@dienst.be");
+        assert_eq!(ok.validate().unwrap().name, "Tine Peeters");
+
+        let cases = [
+            (
+                "name",
+                NewContact::new("", "02/250 37 77", "tine@dienst.be"),
+            ),
+            (
+                "name",
+                NewContact::new("Ti\u{7}ne", "02/250 37 77", "tine@dienst.be"),
+            ),
+            ("phone", NewContact::new("Tine", "", "tine@dienst.be")),
+            ("phone", NewContact::new("Tine", "bel me", "tine@dienst.be")),
+            ("email", NewContact::new("Tine", "02/250 37 77", "")),
+            (
+                "email",
+                NewContact::new("Tine", "02/250 37 77", "tine.dienst.be"),
+            ),
+        ];
+        for (field, contact) in cases {
+            assert_eq!(
+                contact.validate().unwrap_err().field(),
+                Some(field),
+                "{contact:?}"
+            );
+        }
+    }
+}

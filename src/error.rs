@@ -154,3 +154,40 @@ impl From<postcard::Error> for Error {
         Error::Corrupt(err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let err = Error::invalid("remarks", &"x".repeat(500), "is too long");
+        let Error::Validation { value, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(value.chars().count(), 61);
+        assert!(err.to_string().starts_with("remarks: is too long"));
+    }
+
+    #[test]
+    fn messages_name_what_went_wrong() {
+        let placed = Error::AlreadyPlaced {
+            student: StudentId(4),
+            service: ServiceId(2),
+        };
+        assert_eq!(
+            placed.to_string(),
+            "student stu-4 is already placed with service svc-2"
+        );
+        let bad = Error::InvalidTransition {
+            track: Track::Dual,
+            from: Status::Undecided,
+            to: Status::Accepted,
+        };
+        assert_eq!(
+            bad.to_string(),
+            "a dual student cannot go from undecided to accepted"
+        );
+        assert_eq!(placed.field(), None);
+    }
+}

@@ -94,7 +94,9 @@ id_type!(
 impl StudentId {
     /// The position of this student in dense per-student arrays.
     pub(crate) fn index(self) -> usize {
-        self.0 as usize - 1
+        // Id 0 (only reachable through deserialisation) wraps to an index no store holds,
+        // so it is reported as not found instead of panicking.
+        (self.0 as usize).wrapping_sub(1)
     }
 
     /// The student at a dense array position.

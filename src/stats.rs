@@ -162,7 +162,7 @@ pub(crate) fn round_stats(
                 let at = cols.accepted_at(i);
                 if at >= start {
                     let (track, province, _, registered, _) = cols.facts(i, cal.release);
-                    let days = (at - registered) as f64 / 86_400e6;
+                    let days = at.saturating_sub(registered) as f64 / 86_400e6;
                     accepted
                         .entry((svc, cell(province, track)))
                         .or_default()

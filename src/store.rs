@@ -71,6 +71,8 @@ struct State {
     columns: Columns,
     /// Status changes per (service, student) number, in the order they were made.
     pairs: HashMap<(u32, u32), Vec<(Micros, Status)>>,
+    /// The moment of the latest decision about each student (by student number).
+    last_decision: HashMap<u32, Micros>,
     audit_len: u64,
 }
 
@@ -184,6 +186,7 @@ impl Store {
     /// Opens the store at `path`, creating it with `calendar` if it is missing. An existing
     /// store with another calendar is refused; change it with [`Store::set_calendar`].
     pub fn open_with_calendar(path: impl AsRef<Path>, calendar: Calendar) -> Result<Store> {
+        let calendar = calendar.normalized();
         calendar.validate()?;
         Store::init(Database::create(path)?, Some(calendar))
     }
@@ -195,6 +198,7 @@ impl Store {
 
     /// A store in memory only, with `calendar`.
     pub fn memory_with_calendar(calendar: Calendar) -> Result<Store> {
+        let calendar = calendar.normalized();
         calendar.validate()?;
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
         Store::init(db, Some(calendar))
@@ -312,6 +316,7 @@ impl Store {
 
         let mut pairs: HashMap<(u32, u32), Vec<(Micros, Status)>> = HashMap::new();
         let mut audit_len = 0;
+        let mut last_decision: HashMap<u32, Micros> = HashMap::new();
         for item in txn.open_table(AUDIT)?.iter()? {
             let (_, value) = item?;
             let entry: AuditEntry = decode(value.value())?;
@@ -319,6 +324,10 @@ impl Store {
                 .entry((entry.service.get(), entry.student.get()))
                 .or_default()
                 .push((entry.at_micros, entry.to));
+            let last = last_decision
+                .entry(entry.student.get())
+                .or_insert(entry.at_micros);
+            *last = (*last).max(entry.at_micros);
             audit_len = entry.seq;
         }
 
@@ -330,6 +339,7 @@ impl Store {
             contacts,
             columns,
             pairs,
+            last_decision,
             audit_len,
         })
     }
@@ -365,6 +375,7 @@ impl Store {
 
     /// Replaces the season calendar (after [`Calendar::validate`]).
     pub fn set_calendar(&self, calendar: Calendar) -> Result<()> {
+        let calendar = calendar.normalized();
         calendar.validate()?;
         let _writer = self.lock_writer();
 
@@ -668,6 +679,11 @@ impl Store {
             });
         }
 
+        self.read_student(id)
+    }
+
+    /// Reads a student's record from the file, taking no lock on the in-memory state.
+    fn read_student(&self, id: StudentId) -> Result<Student> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STUDENTS)?;
         let value = table.get(id.0)?.ok_or_else(|| Error::NotFound {
@@ -739,10 +755,6 @@ impl Store {
         decision: &Decision,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let notes = match &decision.notes {
-            Some(n) => optional_text("notes", n, crate::student::MAX_REMARKS, true)?,
-            None => None,
-        };
         let t = micros(at);
         let _writer = self.lock_writer();
 
@@ -773,13 +785,15 @@ impl Store {
             }
             check_transition(state.track(i), from, decision.status)?;
 
-            if let Some((last, _)) = history.and_then(|h| h.last())
+            // The decisions about one student are recorded in the order of their moments,
+            // whoever made them, so that "as of" views never see a later decision first.
+            if let Some(last) = state.last_decision.get(&student.0)
                 && *last > t
             {
                 return Err(Error::invalid(
                     "at",
                     &at.to_rfc3339(),
-                    "is earlier than this service's previous decision about the student",
+                    "is earlier than the latest decision recorded about this student",
                 ));
             }
 
@@ -795,13 +809,13 @@ impl Store {
                         "is a contact person of another service",
                     ));
                 }
-                let record = self.student_record(student)?;
+                let record = self.read_student(student)?;
                 let periods = accepted_periods(&record.data.periods, decision.periods.as_deref())?;
                 Some(Placement {
                     service,
                     contact,
                     periods,
-                    notes: notes.clone(),
+                    notes: None,
                     at_micros: t,
                 })
             } else {
@@ -821,6 +835,14 @@ impl Store {
                 }
                 None
             };
+            let notes = match &decision.notes {
+                Some(n) => optional_text("notes", n, crate::student::MAX_REMARKS, true)?,
+                None => None,
+            };
+            let placement = placement.map(|p| Placement {
+                notes: notes.clone(),
+                ..p
+            });
 
             let entry = AuditEntry {
                 seq: state.audit_len + 1,
@@ -844,14 +866,24 @@ impl Store {
             txn.open_table(AUDIT)?
                 .insert(entry.seq, encode(&entry)?.as_slice())?;
             if let Some(p) = &placement {
-                txn.open_table(PLACEMENTS)?
-                    .insert(student.0, encode(p)?.as_slice())?;
+                let mut table = txn.open_table(PLACEMENTS)?;
+                // A second line of defence for exactly-once: the file itself must not hold a
+                // placement yet (the writer lock already guarantees it does not).
+                if let Some(existing) = table.get(student.0)? {
+                    let existing: Placement = decode(existing.value())?;
+                    return Err(Error::AlreadyPlaced {
+                        student,
+                        service: existing.service,
+                    });
+                }
+                table.insert(student.0, encode(p)?.as_slice())?;
             }
             Ok(())
         })?;
 
         let mut state = self.write_state();
         state.audit_len = entry.seq;
+        state.last_decision.insert(student.0, t);
         state
             .pairs
             .entry((service.0, student.0))
@@ -948,11 +980,12 @@ impl Store {
                 query.limit,
             );
 
-            let picked: Vec<(StudentId, Status)> = page
+            let picked: Vec<(StudentId, Status, bool)> = page
                 .into_iter()
                 .map(|i| {
                     let id = StudentId::from_index(i as usize);
-                    (id, state.status_of(service, id, t))
+                    let status = state.status_of(service, id, t);
+                    (id, status, state.personal_data(service, id, status))
                 })
                 .collect();
             (total, picked)
@@ -980,10 +1013,11 @@ impl Store {
             if !cols.in_tab(i, &rule, Tab::Open) && !cols.in_tab(i, &rule, Tab::Accepted) {
                 return Err(Error::NotVisible { student, service });
             }
-            state.status_of(service, student, t)
+            let status = state.status_of(service, student, t);
+            (status, state.personal_data(service, student, status))
         };
 
-        let mut cards = self.cards(service, vec![(student, status)])?;
+        let mut cards = self.cards(service, vec![(student, status.0, status.1)])?;
         cards.pop().ok_or_else(|| Error::NotFound {
             what: "student",
             id: student.to_string(),
@@ -994,7 +1028,7 @@ impl Store {
     fn cards(
         &self,
         service: ServiceId,
-        picked: Vec<(StudentId, Status)>,
+        picked: Vec<(StudentId, Status, bool)>,
     ) -> Result<Vec<StudentCard>> {
         let txn = self.db.begin_read()?;
         let students = txn.open_table(STUDENTS)?;
@@ -1007,13 +1041,12 @@ impl Store {
             .collect();
 
         let mut cards = Vec::with_capacity(picked.len());
-        for (id, status) in picked {
+        for (id, status, personal) in picked {
             let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
                 what: "student",
                 id: id.to_string(),
             })?;
             let s: Student = decode(value.value())?;
-            let personal = status.sees_personal_data();
 
             let placement = if status == Status::Accepted {
                 placements
@@ -1111,7 +1144,7 @@ fn read_all<T: DeserializeOwned>(table: &redb::ReadOnlyTable<u32, &[u8]>) -> Res
 
 impl SchoolId {
     fn index_usize(self) -> usize {
-        self.0 as usize - 1
+        (self.0 as usize).wrapping_sub(1)
     }
 }
 
@@ -1158,6 +1191,15 @@ impl State {
     fn track(&self, i: usize) -> Track {
         let (track, ..) = self.columns.facts(i, self.cal.release);
         Track::ALL[track as usize]
+    }
+
+    /// Whether `service` may see `student`'s personal data on a card whose status (as of
+    /// the moment asked about) is `status`: only while that status is `invited` or
+    /// `accepted` and the service's current status still is. Asking about a past moment
+    /// therefore never shows data the service may no longer see.
+    fn personal_data(&self, service: ServiceId, student: StudentId, status: Status) -> bool {
+        let now = self.status_of(service, student, Micros::MAX);
+        status.sees_personal_data() && now.sees_personal_data()
     }
 
     fn status_of(&self, service: ServiceId, student: StudentId, t: Micros) -> Status {

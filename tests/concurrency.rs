@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -106,12 +107,15 @@ fn readers_never_see_half_a_decision() {
         })
         .collect();
 
+    let writing = Arc::new(AtomicBool::new(true));
     let readers: Vec<_> = services
         .iter()
         .map(|(svc, _)| {
-            let (store, svc) = (store.clone(), *svc);
+            let (store, svc, writing) = (store.clone(), *svc, writing.clone());
             thread::spawn(move || {
-                for _ in 0..50 {
+                let mut rounds = 0;
+                while writing.load(Ordering::Acquire) || rounds < 5 {
+                    rounds += 1;
                     let accepted = Query {
                         tab: Tab::Accepted,
                         limit: 200,
@@ -130,12 +134,15 @@ fn readers_never_see_half_a_decision() {
                         assert_ne!(card.status, Status::Accepted);
                     }
                 }
+                rounds
             })
         })
         .collect();
 
     let won: usize = writers.into_iter().map(|h| h.join().unwrap()).sum();
-    readers.into_iter().for_each(|h| h.join().unwrap());
+    writing.store(false, Ordering::Release);
+    let rounds: usize = readers.into_iter().map(|h| h.join().unwrap()).sum();
+    assert!(rounds >= 4 * 5);
     assert_eq!(won, ids.len());
     for id in &ids {
         assert!(store.placement(*id).unwrap().is_some());

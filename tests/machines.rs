@@ -111,7 +111,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
                 student,
                 status,
             }),
-        1..50,
+        1..=50,
     )
 }
 
@@ -173,6 +173,10 @@ proptest! {
                     prop_assert_eq!(card.national_number.is_some(), allowed);
                     prop_assert_eq!(card.email.is_some(), allowed);
                     prop_assert_eq!(card.phone.is_some(), allowed);
+                    let supervisor = card.supervisor.as_ref().unwrap();
+                    prop_assert_eq!(supervisor.email.is_some(), allowed);
+                    prop_assert_eq!(supervisor.phone.is_some(), allowed);
+                    prop_assert!(supervisor.name.is_some());
                 }
             }
             for (k, (sid, _)) in w.students.iter().enumerate() {
@@ -210,7 +214,8 @@ enum Op {
     },
 }
 
-/// Minutes from 1 May to 1 December 2025, with the boundaries of the calendar over-weighted.
+/// Minutes from 1 May to 31 December 2025, with the boundaries of the calendar
+/// over-weighted.
 fn moment() -> impl Strategy<Value = i64> {
     let base = at(5, 1, 0, 0);
     let boundaries: Vec<i64> = [
@@ -220,12 +225,13 @@ fn moment() -> impl Strategy<Value = i64> {
         at(9, 5, 12, 0),
         at(9, 19, 12, 0),
         at(9, 30, 12, 0),
+        at(12, 2, 0, 0),
     ]
     .iter()
     .map(|b| (*b - base).num_minutes())
     .collect();
     prop_oneof![
-        0i64..(214 * 24 * 60),
+        0i64..(245 * 24 * 60),
         (proptest::sample::select(boundaries), -1i64..=1).prop_map(|(b, d)| b + d),
     ]
 }
@@ -297,7 +303,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn visibility_follows_the_calendar(ops in proptest::collection::vec(op(), 1..50)) {
+    fn visibility_follows_the_calendar(ops in proptest::collection::vec(op(), 1..=50)) {
         let w = world(&[]);
         let school = w.store.schools()[0].id;
         let base = at(5, 1, 0, 0);
@@ -326,24 +332,31 @@ proptest! {
                     } else {
                         Decision::accept(contact)
                     };
-                    let earlier_own = w
-                        .store
-                        .history(Some(s.id))
-                        .unwrap()
-                        .iter()
-                        .any(|e| e.service == svc && e.at() > t);
+                    // Decisions about one student must come in the order of their moments.
+                    let earlier = w.store.history(Some(s.id)).unwrap().iter().any(|e| e.at() > t);
                     let invited = w.store.status(svc, s.id, None).unwrap() == Status::Invited;
                     let result = w.store.decide(svc, s.id, &decision, t);
                     if let Some((owner, _)) = s.accepted {
                         if owner != service {
                             prop_assert!(matches!(result, Err(Error::AlreadyPlaced { .. })), "{result:?}");
                         } else {
-                            prop_assert!(result.is_err());
+                            let final_accept = matches!(
+                                result,
+                                Err(Error::InvalidTransition { from: Status::Accepted, .. })
+                            );
+                            prop_assert!(final_accept, "{result:?}");
                         }
                     } else if !model_open(s, service, t) {
                         prop_assert!(matches!(result, Err(Error::NotVisible { .. })), "{result:?}");
-                    } else if earlier_own || invited {
-                        prop_assert!(result.is_err());
+                    } else if invited {
+                        let again = matches!(
+                            result,
+                            Err(Error::InvalidTransition { from: Status::Invited, to: Status::Invited, .. })
+                        );
+                        prop_assert!(again, "{result:?}");
+                    } else if earlier {
+                        let err = result.unwrap_err();
+                        prop_assert_eq!(err.field(), Some("at"));
                     } else {
                         prop_assert!(result.is_ok(), "{:?}", result);
                         if s.track != Track::Dual {

@@ -612,3 +612,101 @@ fn directory_names_are_unique() {
         .unwrap();
     assert_eq!(s.store.contacts(s.limburg).unwrap().len(), 2);
 }
+
+#[test]
+fn a_past_moment_never_shows_personal_data_the_service_lost() {
+    let s = season();
+    let dual = s
+        .store
+        .register_student(
+            s.school,
+            &student(Track::Dual, "Duaal", "2000", None),
+            at(6, 1, 9, 0),
+        )
+        .unwrap();
+    s.store
+        .decide(
+            s.antwerp,
+            dual,
+            &Decision::new(Status::Invited),
+            at(6, 20, 9, 0),
+        )
+        .unwrap();
+    let invited = s.store.student(s.antwerp, dual, at(6, 21, 9, 0)).unwrap();
+    assert!(invited.national_number.is_some());
+
+    s.store
+        .decide(
+            s.antwerp,
+            dual,
+            &Decision::new(Status::NoShow),
+            at(6, 25, 9, 0),
+        )
+        .unwrap();
+    let back_then = s.store.student(s.antwerp, dual, at(6, 21, 9, 0)).unwrap();
+    assert_eq!(back_then.status, Status::Invited);
+    assert_eq!(
+        (back_then.national_number, back_then.email, back_then.phone),
+        (None, None, None)
+    );
+}
+
+#[test]
+fn decisions_about_a_student_come_in_the_order_of_their_moments() {
+    let s = season();
+    let c = cast(&s);
+    let late = at(9, 28, 10, 0);
+    s.store
+        .decide(
+            s.limburg,
+            c.nopref,
+            &Decision::new(Status::NotAccepted),
+            late,
+        )
+        .unwrap();
+
+    // Another service cannot slip an accept in before a decision already recorded.
+    let err = s
+        .store
+        .decide(
+            s.antwerp,
+            c.nopref,
+            &Decision::accept(s.antwerp_contact),
+            at(9, 22, 10, 0),
+        )
+        .unwrap_err();
+    assert_eq!(err.field(), Some("at"));
+    assert_eq!(s.store.placement(c.nopref).unwrap(), None);
+    s.store
+        .decide(
+            s.antwerp,
+            c.nopref,
+            &Decision::accept(s.antwerp_contact),
+            late,
+        )
+        .unwrap();
+}
+
+#[test]
+fn notes_are_checked_after_the_student_and_kept_with_the_placement() {
+    let s = season();
+    let c = cast(&s);
+    let t = at(9, 22, 10, 0);
+    let ghost = "stu-999".parse().unwrap();
+    let bad_notes = Decision::accept(s.antwerp_contact).with_notes("a\u{0}b");
+    assert!(matches!(
+        s.store.decide(s.antwerp, ghost, &bad_notes, t).unwrap_err(),
+        Error::NotFound {
+            what: "student",
+            ..
+        }
+    ));
+    assert_eq!(
+        s.store
+            .decide(s.antwerp, c.own, &bad_notes, t)
+            .unwrap_err()
+            .field(),
+        Some("notes")
+    );
+    assert!(s.store.history(None).unwrap().is_empty());
+}

@@ -155,3 +155,72 @@ fn counts_per_round_province_track_and_service() {
     .unwrap();
     assert_eq!(open.open, 1); // free
 }
+
+#[test]
+fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+    let s = season();
+    let registered = [
+        at(9, 1, 10, 0),
+        at(9, 11, 10, 0),
+        at(9, 13, 10, 0),
+        at(9, 14, 10, 0),
+    ];
+    let ids: Vec<_> = registered
+        .iter()
+        .map(|r| {
+            s.store
+                .register_student(s.school, &student(Track::Adult, "X", "9000", None), *r)
+                .unwrap()
+        })
+        .collect();
+    let t = at(9, 21, 10, 0);
+    for id in &ids {
+        s.store
+            .decide(s.antwerp, *id, &Decision::accept(s.antwerp_contact), t)
+            .unwrap();
+    }
+    let extra = s
+        .store
+        .register_student(
+            s.school,
+            &student(Track::Adult, "Y", "9000", None),
+            at(9, 2, 10, 0),
+        )
+        .unwrap();
+    s.store
+        .decide(s.limburg, extra, &Decision::accept(s.limburg_contact), t)
+        .unwrap();
+
+    let rows = s.store.round_stats(at(9, 25, 10, 0));
+    let r = row(
+        &rows,
+        Phase::Round3,
+        Province::EastFlanders,
+        Track::Adult,
+        s.antwerp,
+    )
+    .unwrap();
+    // 20, 10, 8 and 7 days: median (8 + 10) / 2, mean 11.25.
+    assert_eq!(r.accepted, 4);
+    assert!(
+        (r.median_days_to_accept.unwrap() - 9.0).abs() < 1e-9,
+        "{r:?}"
+    );
+    assert!(
+        (r.mean_days_to_accept.unwrap() - 11.25).abs() < 1e-9,
+        "{r:?}"
+    );
+    let other = row(
+        &rows,
+        Phase::Round3,
+        Province::EastFlanders,
+        Track::Adult,
+        s.limburg,
+    )
+    .unwrap();
+    assert_eq!(other.accepted, 1);
+    assert!(
+        (other.median_days_to_accept.unwrap() - 19.0).abs() < 1e-9,
+        "{other:?}"
+    );
+}

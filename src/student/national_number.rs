@@ -27,7 +27,22 @@ use crate::error::{Error, Result};
 /// assert!("85.07.30-033.29".parse::<NationalNumber>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct NationalNumber(String);
+
+impl TryFrom<String> for NationalNumber {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<NationalNumber> for String {
+    fn from(n: NationalNumber) -> String {
+        n.0
+    }
+}
 
 impl NationalNumber {
     /// The eleven digits, without separators.
