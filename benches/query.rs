@@ -244,13 +244,15 @@ fn open_tab(crit: &mut Criterion) {
             sorts.sample_size(20);
         }
         for sort in Sort::ALL {
-            let q = Query {
-                sort,
-                ..Query::default()
-            };
-            sorts.bench_with_input(BenchmarkId::new("stagematch", sort.code()), &q, |b, q| {
-                b.iter(|| black_box(engine(&c, q)))
-            });
+            for (page, offset) in [("first", 0), ("deep", 10_000)] {
+                let q = Query {
+                    sort,
+                    offset,
+                    ..Query::default()
+                };
+                let id = BenchmarkId::new(format!("stagematch_{page}"), sort.code());
+                sorts.bench_with_input(id, &q, |b, q| b.iter(|| black_box(engine(&c, q))));
+            }
         }
         sorts.finish();
     }

@@ -14,13 +14,12 @@
 //!
 //! A query is one parallel scan (rayon, in chunks of 16 384 students). Each chunk checks the
 //! one- and two-byte filters first, then the [visibility rule](crate::visibility), then the
-//! name; it counts the matches (the total) and keeps, through a bounded heap of 64-bit sort
+//! name; it counts the matches (the total) and keeps, by a pruned buffer of 64-bit sort
 //! keys, only the matches that can still reach the page. The exact comparison (full folded
 //! names, then the id) runs only on those candidates, and only the page itself is sorted.
 //! Cards are read from redb for the page's rows only.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -652,16 +651,25 @@ impl Columns {
     /// Scans the students `lo..hi`: counts those in the tab that pass the filter, and keeps
     /// the candidates that can still reach the page.
     ///
-    /// With [`Bound::Heap`], a candidate is every match whose sort key is at most the `k`-th
-    /// smallest key of the range, found with a bounded max-heap; the returned bound is that
+    /// With [`Bound::TopK`], a candidate is every match whose rank is at most the `k`-th
+    /// smallest rank of the range; the returned bound is that
     /// rank ([`NO_BOUND`] if fewer than `k` matched). With [`Bound::Fixed`], a candidate is every
     /// match whose key is at most the given bound.
     fn scan_chunk(&self, lo: usize, hi: usize, q: &Scan<'_>, mode: Bound) -> ChunkResult {
         let mut count = 0;
-        let mut heap: BinaryHeap<Rank> = BinaryHeap::new();
-        let mut candidates = Vec::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         let mut block = [0u32; BLOCK];
         let names = q.finder.map(|f| self.name_hits(lo, hi, f));
+
+        // With `Bound::TopK` the bound starts open and tightens each time the candidates
+        // reach `prune_at`: the k-th smallest rank among them becomes the bound and the rest
+        // are dropped. Linear in the matches whatever their order (a heap would pay log k for
+        // every match of an order that arrives sorted the wrong way round).
+        let (mut bound, fixed) = match mode {
+            Bound::Fixed(b) => (b, true),
+            Bound::TopK => (NO_BOUND, false),
+        };
+        let mut prune_at = q.k.saturating_mul(2).max(q.k.saturating_add(BLOCK));
 
         for start in (lo..hi).step_by(BLOCK) {
             let n = self.select_block(start, hi.min(start + BLOCK), q, &mut block);
@@ -678,29 +686,29 @@ impl Columns {
                     continue;
                 }
 
-                let key = self.rank(q.sort, i as usize);
-                match mode {
-                    Bound::Fixed(bound) if key > bound => continue,
-                    Bound::Fixed(_) => {}
-                    Bound::Heap => match heap.peek() {
-                        _ if heap.len() < q.k => heap.push(key),
-                        Some(&top) if key < top => {
-                            heap.pop();
-                            heap.push(key);
-                        }
-                        Some(&top) if key == top => {}
-                        _ => continue,
-                    },
+                let rank = self.rank(q.sort, i as usize);
+                if rank <= bound {
+                    candidates.push((rank, i));
                 }
-                candidates.push((key, i));
+            }
+
+            if !fixed && candidates.len() >= prune_at {
+                bound = kth_rank(&mut candidates, q.k);
+                candidates.retain(|c| c.0 <= bound);
+                if candidates.len() >= prune_at {
+                    // Many ties at the bound: give the buffer room rather than prune again.
+                    prune_at = prune_at.saturating_mul(2);
+                }
             }
         }
 
-        let bound = match mode {
-            Bound::Fixed(bound) => bound,
-            Bound::Heap if q.k > 0 && heap.len() >= q.k => heap.peek().copied().unwrap_or(NO_BOUND),
-            Bound::Heap => NO_BOUND,
-        };
+        if !fixed {
+            bound = if q.k > 0 && candidates.len() >= q.k {
+                kth_rank(&mut candidates, q.k)
+            } else {
+                NO_BOUND
+            };
+        }
         candidates.retain(|c| c.0 <= bound);
         (count, bound, candidates)
     }
@@ -708,7 +716,7 @@ impl Columns {
     /// For a deep page, guesses a sort key bound from a sample of about 4 096 students, high
     /// enough that (very likely) at least `k` matches lie under it and low enough that few
     /// more do. `None` when the cohort is small or the page is near the front, where the
-    /// heap of [`Bound::Heap`] is cheaper.
+    /// pruning of [`Bound::TopK`] is cheaper.
     fn sample_bound(&self, q: &Scan<'_>) -> Option<Rank> {
         const SAMPLES: usize = 4096;
         let n = self.len();
@@ -741,7 +749,7 @@ impl Columns {
     /// Each rayon task scans a chunk and keeps only the candidates that can still reach the
     /// page (see [`Columns::scan_chunk`]); the smallest key bound over the chunks bounds the
     /// page, and only the candidates under it are compared exactly. A deep page first guesses
-    /// its bound from a sample and falls back to the heap if the guess was too low.
+    /// its bound from a sample and falls back to [`Bound::TopK`] if the guess was too low.
     pub(crate) fn query(
         &self,
         rule: &Rule,
@@ -785,9 +793,9 @@ impl Columns {
         let (total, mut hits) = match guess {
             Some(bound) => match self.scan_all(scan, Bound::Fixed(bound)) {
                 (total, hits) if hits.len() >= k.min(total) => (total, hits),
-                _ => self.scan_all(scan, Bound::Heap),
+                _ => self.scan_all(scan, Bound::TopK),
             },
-            None => self.scan_all(scan, Bound::Heap),
+            None => self.scan_all(scan, Bound::TopK),
         };
 
         if offset >= hits.len() || limit == 0 {
@@ -836,13 +844,20 @@ impl Columns {
 #[derive(Debug, Clone, Copy)]
 enum Bound {
     /// Keep the `k` smallest keys of the chunk (and their ties).
-    Heap,
+    TopK,
     /// Keep every key up to this one.
     Fixed(Rank),
 }
 
 /// What one chunk returns: its match count, its key bound and its candidates.
 type ChunkResult = (usize, Rank, Vec<Candidate>);
+
+/// The `k`-th smallest rank among `candidates` (which must hold at least `k` > 0 of them);
+/// reorders them.
+fn kth_rank(candidates: &mut [Candidate], k: usize) -> Rank {
+    let (_, kth, _) = candidates.select_nth_unstable_by_key(k - 1, |c| c.0);
+    kth.0
+}
 
 /// One query's inputs, shared by the chunk scans.
 struct Scan<'a> {
@@ -1056,7 +1071,7 @@ mod tests {
                     assert_eq!(total, all.len());
                     assert_eq!(page, want, "{sort} {offset} {limit} {q:?}");
 
-                    // A bound guessed too low falls back to the heap and stays exact.
+                    // A bound guessed too low falls back to the top-k scan and stays exact.
                     let k = if limit == 0 { 0 } else { offset + limit };
                     let finder = f.name.as_deref().map(|n| memmem::Finder::new(n.as_bytes()));
                     let scan = Scan {
