@@ -802,20 +802,36 @@ impl Columns {
             return (total, Vec::new());
         }
 
+        // First by integer rank alone: candidates ranked after the page's last rank cannot
+        // be on it, and those ranked before the page's first rank all precede it, so only
+        // the page and the ties at its two ends are left for the exact comparison.
+        let mut end = hits.len().min(k);
+        let mut start = offset;
+        if end < hits.len() {
+            let last = kth_rank(&mut hits, end);
+            hits.retain(|c| c.0 <= last);
+        }
+        if start > 0 {
+            let first = kth_rank(&mut hits, start + 1);
+            let before = hits.iter().filter(|c| c.0 < first).count();
+            hits.retain(|c| c.0 >= first);
+            start -= before;
+            end -= before;
+        }
+
         let cmp = |a: &Candidate, b: &Candidate| {
             a.0.cmp(&b.0)
                 .then_with(|| self.compare(sort, a.1 as usize, b.1 as usize))
         };
-        let end = hits.len().min(k);
         if end < hits.len() {
             hits.select_nth_unstable_by(end, cmp);
             hits.truncate(end);
         }
-        if offset > 0 {
-            hits.select_nth_unstable_by(offset, cmp);
+        if start > 0 {
+            hits.select_nth_unstable_by(start, cmp);
         }
 
-        let mut page = hits.split_off(offset);
+        let mut page = hits.split_off(start);
         page.sort_unstable_by(cmp);
         (total, page.into_iter().map(|c| c.1).collect())
     }
