@@ -39,11 +39,7 @@ struct Cast {
 /// preference, Antwerp. D: prefers Limburg, lives in Antwerp. All registered in June.
 fn cast(s: &Season) -> Cast {
     let june = at(6, 2, 10, 0);
-    let reg = |last, pc, pref| {
-        s.store
-            .register_student(s.school, &student(Track::Secondary, last, pc, pref), june)
-            .unwrap()
-    };
+    let reg = |last, pc, pref| s.register(Track::Secondary, last, pc, pref, june);
     Cast {
         own: reg("Aerts", "2000", Some(s.antwerp)),
         far: reg("Bosmans", "3500", Some(s.antwerp)),
@@ -92,14 +88,13 @@ fn round_three_shows_everyone() {
 #[test]
 fn blackout_registrations_appear_at_the_release_moment() {
     let s = season();
-    let late = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Secondary, "Laat", "2000", Some(s.antwerp)),
-            at(7, 10, 9, 0),
-        )
-        .unwrap();
+    let late = s.register(
+        Track::Secondary,
+        "Laat",
+        "2000",
+        Some(s.antwerp),
+        at(7, 10, 9, 0),
+    );
 
     assert!(open_ids(&s, s.antwerp, at(8, 1, 9, 0)).is_empty());
     assert!(open_ids(&s, s.antwerp, at(9, 6, 9, 0)).is_empty());
@@ -107,14 +102,13 @@ fn blackout_registrations_appear_at_the_release_moment() {
     assert_eq!(open_ids(&s, s.antwerp, at(9, 19, 12, 0)), vec![late]);
 
     // A registration after the blackout is visible at once.
-    let after = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Secondary, "Na", "2000", Some(s.antwerp)),
-            at(8, 15, 12, 0),
-        )
-        .unwrap();
+    let after = s.register(
+        Track::Secondary,
+        "Na",
+        "2000",
+        Some(s.antwerp),
+        at(8, 15, 12, 0),
+    );
     assert_eq!(open_ids(&s, s.antwerp, at(8, 15, 12, 0)), vec![after]);
 }
 
@@ -308,14 +302,7 @@ fn not_accepted_is_reversible_and_other_services_may_still_accept() {
 #[test]
 fn dual_needs_an_invitation_before_accept() {
     let s = season();
-    let dual = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Dual, "Duaal", "3600", None),
-            at(6, 1, 9, 0),
-        )
-        .unwrap();
+    let dual = s.register(Track::Dual, "Duaal", "3600", None, at(6, 1, 9, 0));
 
     // Dual students are visible to every service from the dual window on, before round 1.
     assert!(open_ids(&s, s.antwerp, at(6, 15, 23, 59)).is_empty());
@@ -380,14 +367,7 @@ fn dual_needs_an_invitation_before_accept() {
 fn personal_data_appears_only_after_invite_or_accept() {
     let s = season();
     let c = cast(&s);
-    let dual = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Dual, "Duaal", "3600", None),
-            at(6, 1, 9, 0),
-        )
-        .unwrap();
+    let dual = s.register(Track::Dual, "Duaal", "3600", None, at(6, 1, 9, 0));
     let t = at(9, 22, 10, 0);
 
     let hidden = |card: &stagematch_core::StudentCard| {
@@ -616,14 +596,7 @@ fn directory_names_are_unique() {
 #[test]
 fn a_past_moment_never_shows_personal_data_the_service_lost() {
     let s = season();
-    let dual = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Dual, "Duaal", "2000", None),
-            at(6, 1, 9, 0),
-        )
-        .unwrap();
+    let dual = s.register(Track::Dual, "Duaal", "2000", None, at(6, 1, 9, 0));
     s.store
         .decide(
             s.antwerp,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{at, season, student};
+use common::{at, season};
 use stagematch_core::{Decision, Phase, Province, RoundStat, ServiceId, Status, Track};
 
 fn row(
@@ -23,11 +23,7 @@ fn row(
 fn counts_per_round_province_track_and_service() {
     let s = season();
     let june = at(6, 2, 10, 0);
-    let reg = |track, pc, pref, when| {
-        s.store
-            .register_student(s.school, &student(track, "X", pc, pref), when)
-            .unwrap()
-    };
+    let reg = |track, pc, pref, when| s.register(track, "X", pc, pref, when);
     let a1 = reg(Track::Secondary, "2000", Some(s.antwerp), june);
     let _a2 = reg(Track::Secondary, "2000", Some(s.antwerp), june);
     let far = reg(Track::Adult, "3500", Some(s.antwerp), june);
@@ -167,11 +163,7 @@ fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
     ];
     let ids: Vec<_> = registered
         .iter()
-        .map(|r| {
-            s.store
-                .register_student(s.school, &student(Track::Adult, "X", "9000", None), *r)
-                .unwrap()
-        })
+        .map(|r| s.register(Track::Adult, "X", "9000", None, *r))
         .collect();
     let t = at(9, 21, 10, 0);
     for id in &ids {
@@ -179,14 +171,7 @@ fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
             .decide(s.antwerp, *id, &Decision::accept(s.antwerp_contact), t)
             .unwrap();
     }
-    let extra = s
-        .store
-        .register_student(
-            s.school,
-            &student(Track::Adult, "Y", "9000", None),
-            at(9, 2, 10, 0),
-        )
-        .unwrap();
+    let extra = s.register(Track::Adult, "Y", "9000", None, at(9, 2, 10, 0));
     s.store
         .decide(s.limburg, extra, &Decision::accept(s.limburg_contact), t)
         .unwrap();

@@ -59,6 +59,22 @@ pub struct Season {
     pub school: SchoolId,
 }
 
+impl Season {
+    /// Registers a student of `track` at `postcode` (see [`student`]) at a moment.
+    pub fn register(
+        &self,
+        track: Track,
+        last: &str,
+        postcode: &str,
+        pref: Option<ServiceId>,
+        when: DateTime<Utc>,
+    ) -> stagematch_core::StudentId {
+        self.store
+            .register_student(self.school, &student(track, last, postcode, pref), when)
+            .unwrap()
+    }
+}
+
 pub fn season() -> Season {
     season_in(Store::memory().unwrap())
 }
