@@ -1,17 +1,899 @@
-//! The Python face of stagematch.
+//! The Python face of stagematch: the native module `stagematch._native`, wrapped by the
+//! Python package `stagematch` (see `python/stagematch`).
 //!
-//! Milestone M2 turns this crate into the PyO3 extension module `stagematch._native`, built
-//! with maturin into the Python package `stagematch`. Until then it only re-exports the core
-//! so that the workspace layout already shows where the bindings live; it offers Python
-//! nothing yet.
+//! Every call converts its Python arguments first, then releases the GIL for the whole of
+//! the store operation (a query or a transaction), so one store serves many Python threads
+//! at once. Errors become the exception classes of `API.md`, in a hierarchy that mirrors
+//! [`stagematch_core::Error`]; OS errors become Python's own `FileNotFoundError`,
+//! `PermissionError` and friends. Ids are strings; moments are `datetime` objects (a naive
+//! one is read as Brussels time) and come back timezone-aware, in UTC.
 
-pub use stagematch_core as core;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// The version of the package, shared with the core crate.
-///
-/// ```
-/// assert_eq!(stagematch_py::version(), env!("CARGO_PKG_VERSION"));
-/// ```
-pub fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyDict, PyList};
+use stagematch_core as sm;
+
+create_exception!(
+    stagematch,
+    StagematchError,
+    PyException,
+    "Every stagematch error."
+);
+create_exception!(
+    stagematch,
+    ValidationError,
+    StagematchError,
+    "A value breaks a rule."
+);
+create_exception!(
+    stagematch,
+    NotFound,
+    StagematchError,
+    "A referenced thing does not exist."
+);
+create_exception!(
+    stagematch,
+    NotVisible,
+    StagematchError,
+    "The student is not visible."
+);
+create_exception!(
+    stagematch,
+    InvalidTransition,
+    StagematchError,
+    "The machine refuses it."
+);
+create_exception!(
+    stagematch,
+    AlreadyPlaced,
+    StagematchError,
+    "Another service accepted."
+);
+create_exception!(
+    stagematch,
+    ImportFailed,
+    StagematchError,
+    "A CSV import was refused."
+);
+create_exception!(
+    stagematch,
+    AuthError,
+    StagematchError,
+    "A login or session was refused."
+);
+create_exception!(
+    stagematch,
+    StoreError,
+    StagematchError,
+    "The store file cannot be used."
+);
+
+/// Turns a core error into the matching Python exception.
+fn to_py(py: Python<'_>, err: sm::Error) -> PyErr {
+    let message = err.to_string();
+    match err {
+        sm::Error::Validation {
+            field,
+            value,
+            reason,
+        } => {
+            let e = ValidationError::new_err(message);
+            let v = e.value(py);
+            // Setting attributes on a fresh exception instance cannot fail.
+            let _ = v.setattr("field", field);
+            let _ = v.setattr("value", value);
+            let _ = v.setattr("reason", reason);
+            e
+        }
+        sm::Error::NotFound { .. } => NotFound::new_err(message),
+        sm::Error::NotVisible { .. } => NotVisible::new_err(message),
+        sm::Error::InvalidTransition { .. } => InvalidTransition::new_err(message),
+        sm::Error::AlreadyPlaced { service, .. } => {
+            let e = AlreadyPlaced::new_err(message);
+            let _ = e.value(py).setattr("service", service.to_string());
+            e
+        }
+        sm::Error::Io(io) => PyErr::from(io),
+        _ => StoreError::new_err(message),
+    }
+}
+
+/// Runs `f` without the GIL and converts its error.
+fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> sm::Result<T> + Send) -> PyResult<T> {
+    py.detach(f).map_err(|e| to_py(py, e))
+}
+
+fn parse<T: std::str::FromStr<Err = sm::Error>>(py: Python<'_>, s: &str) -> PyResult<T> {
+    s.parse().map_err(|e| to_py(py, e))
+}
+
+/// Reads an optional moment: an aware `datetime`, a naive one (Brussels time), or a string
+/// as the program accepts it.
+fn moment(py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
+    let Some(value) = at.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+
+    if let Ok(aware) = value.extract::<DateTime<FixedOffset>>() {
+        return Ok(Some(aware.with_timezone(&Utc)));
+    }
+    if let Ok(naive) = value.extract::<NaiveDateTime>() {
+        return sm::calendar::from_brussels_naive(naive, &naive.to_string())
+            .map(Some)
+            .map_err(|e| to_py(py, e));
+    }
+    if let Ok(text) = value.extract::<String>() {
+        return sm::parse_moment(&text).map(Some).map_err(|e| to_py(py, e));
+    }
+
+    let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
+    Err(to_py(
+        py,
+        sm::Error::Validation {
+            field: "at".into(),
+            value: shown,
+            reason: "must be a datetime (naive means Brussels time)".into(),
+        },
+    ))
+}
+
+fn periods(
+    py: Python<'_>,
+    field: &str,
+    list: Vec<(NaiveDate, NaiveDate)>,
+) -> PyResult<Vec<sm::Period>> {
+    list.into_iter()
+        .map(|(start, end)| {
+            sm::Period::new(start, end).map_err(|e| match e {
+                sm::Error::Validation { value, reason, .. } => to_py(
+                    py,
+                    sm::Error::Validation {
+                        field: field.to_owned(),
+                        value,
+                        reason,
+                    },
+                ),
+                other => to_py(py, other),
+            })
+        })
+        .collect()
+}
+
+fn codes<T: std::str::FromStr<Err = sm::Error>>(
+    py: Python<'_>,
+    list: Option<Vec<String>>,
+) -> PyResult<Vec<T>> {
+    list.unwrap_or_default()
+        .iter()
+        .map(|s| parse(py, s))
+        .collect()
+}
+
+/// The season calendar: rounds, the school blackout and the dual window.
+#[pyclass(frozen, module = "stagematch._native")]
+#[derive(Clone)]
+struct Calendar(sm::Calendar);
+
+#[pymethods]
+impl Calendar {
+    /// A calendar from its windows; every moment a `datetime` (naive means Brussels time).
+    #[new]
+    #[pyo3(signature = (*, dual, round1, blackout, release, round2, round3, placement_target))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        dual: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        round1: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        blackout: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        release: Bound<'_, PyAny>,
+        round2: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        round3: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        placement_target: Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        let at = |v: &Bound<'_, PyAny>| -> PyResult<DateTime<Utc>> {
+            moment(py, Some(v))?.ok_or_else(|| ValidationError::new_err("a moment is missing"))
+        };
+        let window = |w: &(Bound<'_, PyAny>, Bound<'_, PyAny>)| -> PyResult<sm::Window> {
+            Ok(sm::Window::new(at(&w.0)?, at(&w.1)?))
+        };
+        let cal = sm::Calendar {
+            dual: window(&dual)?,
+            round1: window(&round1)?,
+            blackout: window(&blackout)?,
+            release: at(&release)?,
+            round2: window(&round2)?,
+            round3: window(&round3)?,
+            placement_target: at(&placement_target)?,
+        };
+        cal.validate().map_err(|e| to_py(py, e))?;
+        Ok(Calendar(cal))
+    }
+
+    /// The school year 2025-2026 of the manual.
+    #[staticmethod]
+    fn default() -> Self {
+        Calendar(sm::Calendar::default())
+    }
+
+    /// The phase at `at` (now if not given).
+    #[pyo3(signature = (at=None))]
+    fn phase(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<&'static str> {
+        Ok(self
+            .0
+            .phase(moment(py, at)?.unwrap_or_else(Utc::now))
+            .code())
+    }
+
+    #[getter]
+    fn dual(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.0.dual.start, self.0.dual.end)
+    }
+
+    #[getter]
+    fn round1(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.0.round1.start, self.0.round1.end)
+    }
+
+    #[getter]
+    fn blackout(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.0.blackout.start, self.0.blackout.end)
+    }
+
+    #[getter]
+    fn release(&self) -> DateTime<Utc> {
+        self.0.release
+    }
+
+    #[getter]
+    fn round2(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.0.round2.start, self.0.round2.end)
+    }
+
+    #[getter]
+    fn round3(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.0.round3.start, self.0.round3.end)
+    }
+
+    #[getter]
+    fn placement_target(&self) -> DateTime<Utc> {
+        self.0.placement_target
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Calendar(round1={}, round2={}, round3={}, release={})",
+            self.0.round1.start.to_rfc3339(),
+            self.0.round2.start.to_rfc3339(),
+            self.0.round3.start.to_rfc3339(),
+            self.0.release.to_rfc3339()
+        )
+    }
+
+    fn __eq__(&self, other: &Calendar) -> bool {
+        self.0 == other.0
+    }
+}
+
+/// A student as one service sees it at one moment.
+#[pyclass(frozen, get_all, module = "stagematch._native")]
+struct StudentCard {
+    id: String,
+    first_name: String,
+    last_name: String,
+    school: String,
+    school_name: String,
+    street: String,
+    postcode: String,
+    city: String,
+    province: String,
+    transport: Vec<String>,
+    track: String,
+    status: String,
+    registered_at: DateTime<Utc>,
+    form: String,
+    hours_per_week: f32,
+    total_hours: f32,
+    periods: Vec<(NaiveDate, NaiveDate)>,
+    days: Vec<String>,
+    preferred_service: Option<String>,
+    remarks: Option<String>,
+    supervisor_name: Option<String>,
+    supervisor_email: Option<String>,
+    supervisor_phone: Option<String>,
+    national_number: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    contact: Option<String>,
+    accepted_periods: Option<Vec<(NaiveDate, NaiveDate)>>,
+    notes: Option<String>,
+}
+
+impl StudentCard {
+    fn from_core(c: sm::StudentCard) -> Self {
+        let span = |p: &sm::Period| (p.start(), p.end());
+        let supervisor = c.supervisor.unwrap_or_default();
+        StudentCard {
+            id: c.id.to_string(),
+            first_name: c.first_name,
+            last_name: c.last_name,
+            school: c.school.to_string(),
+            school_name: c.school_name,
+            street: c.street,
+            postcode: c.postcode.to_string(),
+            city: c.city,
+            province: c.province.code().to_owned(),
+            transport: c.transport.iter().map(|t| t.code().to_owned()).collect(),
+            track: c.track.code().to_owned(),
+            status: c.status.code().to_owned(),
+            registered_at: c.registered_at,
+            form: c.form,
+            hours_per_week: c.hours_per_week,
+            total_hours: c.total_hours,
+            periods: c.periods.iter().map(span).collect(),
+            days: c.days.iter().map(|d| d.code().to_owned()).collect(),
+            preferred_service: c.preferred_service.map(|s| s.to_string()),
+            remarks: c.remarks,
+            supervisor_name: supervisor.name,
+            supervisor_email: supervisor.email,
+            supervisor_phone: supervisor.phone,
+            national_number: c.national_number.map(|n| n.digits().to_owned()),
+            email: c.email,
+            phone: c.phone,
+            contact: c.placement.as_ref().map(|p| p.contact.to_string()),
+            accepted_periods: c
+                .placement
+                .as_ref()
+                .map(|p| p.periods.iter().map(span).collect()),
+            notes: c.placement.and_then(|p| p.notes),
+        }
+    }
+}
+
+#[pymethods]
+impl StudentCard {
+    fn __repr__(&self) -> String {
+        format!(
+            "StudentCard({}, {:?}, {} {}, {}, {})",
+            self.id,
+            format!("{}, {}", self.last_name, self.first_name),
+            self.postcode,
+            self.province,
+            self.track,
+            self.status
+        )
+    }
+}
+
+/// A page of a tab: `total` matches before paging, and the `rows` of the page.
+#[pyclass(frozen, module = "stagematch._native")]
+struct Page {
+    #[pyo3(get)]
+    total: usize,
+    rows: Vec<Py<StudentCard>>,
+}
+
+#[pymethods]
+impl Page {
+    #[getter]
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.rows.iter().map(|r| r.clone_ref(py)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Page(total={}, rows={})", self.total, self.rows.len())
+    }
+}
+
+/// A table for analysts: Arrow through `__arrow_c_stream__`, or `to_pylist()`.
+#[pyclass(frozen, module = "stagematch._native")]
+struct Table {
+    batch: RecordBatch,
+}
+
+/// A column of a table being built.
+enum Column {
+    Text(Vec<String>),
+    Int(Vec<i64>),
+    Float(Vec<Option<f64>>),
+}
+
+impl Table {
+    fn new(columns: Vec<(&str, Column)>) -> PyResult<Table> {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (name, column) in columns {
+            let (field, array): (Field, ArrayRef) = match column {
+                Column::Text(v) => (
+                    Field::new(name, DataType::Utf8, false),
+                    Arc::new(StringArray::from(v)),
+                ),
+                Column::Int(v) => (
+                    Field::new(name, DataType::Int64, false),
+                    Arc::new(Int64Array::from(v)),
+                ),
+                Column::Float(v) => (
+                    Field::new(name, DataType::Float64, true),
+                    Arc::new(Float64Array::from(v)),
+                ),
+            };
+            fields.push(field);
+            arrays.push(array);
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+            .map_err(|e| StoreError::new_err(e.to_string()))?;
+        Ok(Table { batch })
+    }
+
+    fn cell<'py>(&self, py: Python<'py>, column: usize, row: usize) -> PyResult<Bound<'py, PyAny>> {
+        let array = self.batch.column(column);
+        if array.is_null(row) {
+            return Ok(py.None().into_bound(py));
+        }
+        if let Some(a) = array.as_any().downcast_ref::<StringArray>() {
+            return Ok(a.value(row).into_pyobject(py)?.into_any());
+        }
+        if let Some(a) = array.as_any().downcast_ref::<Int64Array>() {
+            return Ok(a.value(row).into_pyobject(py)?.into_any());
+        }
+        if let Some(a) = array.as_any().downcast_ref::<Float64Array>() {
+            return Ok(a.value(row).into_pyobject(py)?.into_any());
+        }
+        Err(StoreError::new_err("a column of an unexpected type"))
+    }
+}
+
+use arrow_array::Array;
+
+#[pymethods]
+impl Table {
+    /// The rows as a list of dicts.
+    fn to_pylist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let names = self.column_names();
+        let rows = PyList::empty(py);
+        for row in 0..self.batch.num_rows() {
+            let dict = PyDict::new(py);
+            for (c, name) in names.iter().enumerate() {
+                dict.set_item(name, self.cell(py, c, row)?)?;
+            }
+            rows.append(dict)?;
+        }
+        Ok(rows)
+    }
+
+    /// The column names.
+    #[getter]
+    fn column_names(&self) -> Vec<String> {
+        self.batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
+    /// The Arrow C stream of the table (the Arrow PyCapsule interface).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyCapsule>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let table = pyo3_arrow::PyTable::try_new(vec![self.batch.clone()], self.batch.schema())?;
+        Bound::new(py, table)?.call_method1("__arrow_c_stream__", (requested_schema,))
+    }
+
+    fn __len__(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Table({} rows: {})",
+            self.batch.num_rows(),
+            self.column_names().join(", ")
+        )
+    }
+
+    /// An HTML table for notebooks (the first 50 rows).
+    fn _repr_html_(&self, py: Python<'_>) -> PyResult<String> {
+        let escape = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let names = self.column_names();
+        let mut html = String::from("<table><thead><tr>");
+        for n in &names {
+            html.push_str(&format!("<th>{}</th>", escape(n)));
+        }
+        html.push_str("</tr></thead><tbody>");
+        for row in 0..self.batch.num_rows().min(50) {
+            html.push_str("<tr>");
+            for c in 0..names.len() {
+                let cell = self.cell(py, c, row)?;
+                let text = if cell.is_none() {
+                    String::new()
+                } else {
+                    cell.str()?.to_string()
+                };
+                html.push_str(&format!("<td>{}</td>", escape(&text)));
+            }
+            html.push_str("</tr>");
+        }
+        html.push_str(&format!(
+            "</tbody></table><p>{} rows</p>",
+            self.batch.num_rows()
+        ));
+        Ok(html)
+    }
+}
+
+/// A placement season on an embedded redb store.
+#[pyclass(frozen, module = "stagematch._native")]
+struct Store {
+    inner: Arc<sm::Store>,
+}
+
+#[pymethods]
+impl Store {
+    /// Opens the store at `path`, creating it (with `calendar`, or the default) if missing.
+    #[staticmethod]
+    #[pyo3(signature = (path, calendar=None))]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        calendar: Option<PyRef<'_, Calendar>>,
+    ) -> PyResult<Store> {
+        let calendar = calendar.map(|c| c.0);
+        let store = detached(py, move || match calendar {
+            Some(c) => sm::Store::open_with_calendar(&path, c),
+            None => sm::Store::open(&path),
+        })?;
+        Ok(Store {
+            inner: Arc::new(store),
+        })
+    }
+
+    /// A store in memory only.
+    #[staticmethod]
+    #[pyo3(signature = (calendar=None))]
+    fn memory(py: Python<'_>, calendar: Option<PyRef<'_, Calendar>>) -> PyResult<Store> {
+        let cal = calendar.map_or_else(sm::Calendar::default, |c| c.0);
+        let store = detached(py, move || sm::Store::memory_with_calendar(cal))?;
+        Ok(Store {
+            inner: Arc::new(store),
+        })
+    }
+
+    /// The store's calendar.
+    fn calendar(&self) -> Calendar {
+        Calendar(self.inner.calendar())
+    }
+
+    /// The phase of the season at `at` (now if not given).
+    #[pyo3(signature = (at=None))]
+    fn phase(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<&'static str> {
+        Ok(self.inner.phase(moment(py, at)?).code())
+    }
+
+    /// Adds a service; returns its id.
+    #[pyo3(signature = (name, province))]
+    fn add_service(&self, py: Python<'_>, name: String, province: &str) -> PyResult<String> {
+        let province: sm::Province = parse(py, province)?;
+        let store = self.inner.clone();
+        detached(py, move || store.add_service(&name, province)).map(|id| id.to_string())
+    }
+
+    /// Adds a school; returns its id.
+    #[pyo3(signature = (name))]
+    fn add_school(&self, py: Python<'_>, name: String) -> PyResult<String> {
+        let store = self.inner.clone();
+        detached(py, move || store.add_school(&name)).map(|id| id.to_string())
+    }
+
+    /// Adds a contact person to a service; returns its id.
+    #[pyo3(signature = (service, *, name, phone, email))]
+    fn add_contact(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        name: String,
+        phone: String,
+        email: String,
+    ) -> PyResult<String> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let store = self.inner.clone();
+        let contact = sm::NewContact::new(name, phone, email);
+        detached(py, move || store.add_contact(service, &contact)).map(|id| id.to_string())
+    }
+
+    /// Registers a student for `school`; returns its id.
+    #[pyo3(signature = (
+        school, *, track, first_name, last_name, street, postcode, city, transport, periods,
+        hours_per_week, total_hours, form, days=None, preferred_service=None,
+        national_number=None, email=None, phone=None, supervisor=None, remarks=None,
+        province=None, at=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_student(
+        &self,
+        py: Python<'_>,
+        school: &str,
+        track: &str,
+        first_name: String,
+        last_name: String,
+        street: String,
+        postcode: String,
+        city: String,
+        transport: Vec<String>,
+        periods: Vec<(NaiveDate, NaiveDate)>,
+        hours_per_week: f32,
+        total_hours: f32,
+        form: String,
+        days: Option<Vec<String>>,
+        preferred_service: Option<String>,
+        national_number: Option<String>,
+        email: Option<String>,
+        phone: Option<String>,
+        supervisor: Option<Bound<'_, PyDict>>,
+        remarks: Option<String>,
+        province: Option<String>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        let school: sm::SchoolId = parse(py, school)?;
+        let supervisor = match supervisor {
+            Some(d) => {
+                let get = |k: &str| -> PyResult<Option<String>> {
+                    d.get_item(k)?
+                        .filter(|v| !v.is_none())
+                        .map(|v| v.extract())
+                        .transpose()
+                };
+                Some(sm::Supervisor {
+                    name: get("name")?,
+                    email: get("email")?,
+                    phone: get("phone")?,
+                })
+            }
+            None => None,
+        };
+        let student = sm::NewStudent {
+            track: parse(py, track)?,
+            first_name,
+            last_name,
+            street,
+            postcode,
+            city,
+            province: province.map(|p| parse(py, &p)).transpose()?,
+            transport: codes(py, Some(transport))?,
+            periods: self::periods(py, "periods", periods)?,
+            hours_per_week,
+            total_hours,
+            form,
+            days: codes(py, days)?,
+            preferred_service: preferred_service.map(|s| parse(py, &s)).transpose()?,
+            national_number,
+            email,
+            phone,
+            supervisor,
+            remarks,
+        };
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.register_student(school, &student, at)).map(|id| id.to_string())
+    }
+
+    /// A page of a service's tab, filtered and sorted.
+    #[pyo3(signature = (
+        service, tab="open", at=None, name=None, provinces=None, school=None, postcode=None,
+        transport=None, track=None, sort="default", offset=0, limit=50
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn students(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        tab: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        name: Option<String>,
+        provinces: Option<Vec<String>>,
+        school: Option<String>,
+        postcode: Option<String>,
+        transport: Option<Vec<String>>,
+        track: Option<String>,
+        sort: &str,
+        offset: usize,
+        limit: usize,
+    ) -> PyResult<Page> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let query = sm::Query {
+            tab: parse(py, tab)?,
+            name,
+            provinces: codes(py, provinces)?,
+            school,
+            postcode,
+            transport: codes(py, transport)?,
+            track: track.map(|t| parse(py, &t)).transpose()?,
+            sort: parse(py, sort)?,
+            offset,
+            limit,
+        };
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        let page = detached(py, move || store.students(service, &query, at))?;
+        let rows = page
+            .rows
+            .into_iter()
+            .map(|c| Py::new(py, StudentCard::from_core(c)))
+            .collect::<PyResult<_>>()?;
+        Ok(Page {
+            total: page.total,
+            rows,
+        })
+    }
+
+    /// One student's card as `service` sees it.
+    #[pyo3(signature = (service, student, at=None))]
+    fn student(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        student: &str,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<StudentCard> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let student: sm::StudentId = parse(py, student)?;
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.student(service, student, at)).map(StudentCard::from_core)
+    }
+
+    /// Records a decision of `service` about `student`.
+    #[pyo3(signature = (service, student, status, contact=None, periods=None, notes=None, at=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        student: &str,
+        status: &str,
+        contact: Option<String>,
+        periods: Option<Vec<(NaiveDate, NaiveDate)>>,
+        notes: Option<String>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let student: sm::StudentId = parse(py, student)?;
+        let decision = sm::Decision {
+            status: parse(py, status)?,
+            contact: contact.map(|c| parse(py, &c)).transpose()?,
+            periods: periods
+                .map(|p| self::periods(py, "periods", p))
+                .transpose()?,
+            notes,
+        };
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.decide(service, student, &decision, at))
+    }
+
+    /// This service's status for the student.
+    #[pyo3(signature = (service, student, at=None))]
+    fn status(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        student: &str,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<&'static str> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let student: sm::StudentId = parse(py, student)?;
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.status(service, student, at)).map(sm::Status::code)
+    }
+
+    /// How often each service chose each status for each student.
+    fn status_counts(&self, py: Python<'_>) -> PyResult<Table> {
+        let store = self.inner.clone();
+        let rows = detached(py, move || store.status_counts())?;
+        Table::new(vec![
+            (
+                "student",
+                Column::Text(rows.iter().map(|r| r.student.to_string()).collect()),
+            ),
+            (
+                "service",
+                Column::Text(rows.iter().map(|r| r.service.to_string()).collect()),
+            ),
+            (
+                "status",
+                Column::Text(rows.iter().map(|r| r.status.code().to_owned()).collect()),
+            ),
+            (
+                "count",
+                Column::Int(rows.iter().map(|r| i64::from(r.count)).collect()),
+            ),
+        ])
+    }
+
+    /// Round statistics as of `at` (now if not given).
+    #[pyo3(signature = (at=None))]
+    fn round_stats(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<Table> {
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        let rows = py.detach(move || store.round_stats(at));
+        let text = |f: fn(&sm::RoundStat) -> String| Column::Text(rows.iter().map(f).collect());
+        let int = |f: fn(&sm::RoundStat) -> u32| {
+            Column::Int(rows.iter().map(|r| i64::from(f(r))).collect())
+        };
+        Table::new(vec![
+            ("phase", text(|r| r.phase.code().to_owned())),
+            ("province", text(|r| r.province.code().to_owned())),
+            ("track", text(|r| r.track.code().to_owned())),
+            ("service", text(|r| r.service.to_string())),
+            ("open", int(|r| r.open)),
+            ("invited", int(|r| r.invited)),
+            ("accepted", int(|r| r.accepted)),
+            (
+                "mean_days_to_accept",
+                Column::Float(rows.iter().map(|r| r.mean_days_to_accept).collect()),
+            ),
+            (
+                "median_days_to_accept",
+                Column::Float(rows.iter().map(|r| r.median_days_to_accept).collect()),
+            ),
+        ])
+    }
+
+    /// The number of registered students.
+    fn student_count(&self) -> usize {
+        self.inner.student_count()
+    }
+
+    /// The services, as dicts with `id`, `name` and `province`.
+    fn services<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for s in self.inner.services() {
+            let d = PyDict::new(py);
+            d.set_item("id", s.id.to_string())?;
+            d.set_item("name", s.name)?;
+            d.set_item("province", s.province.code())?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+}
+
+/// The native module behind the `stagematch` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<Store>()?;
+    m.add_class::<Calendar>()?;
+    m.add_class::<StudentCard>()?;
+    m.add_class::<Page>()?;
+    m.add_class::<Table>()?;
+    m.add("StagematchError", py.get_type::<StagematchError>())?;
+    m.add("ValidationError", py.get_type::<ValidationError>())?;
+    m.add("NotFound", py.get_type::<NotFound>())?;
+    m.add("NotVisible", py.get_type::<NotVisible>())?;
+    m.add("InvalidTransition", py.get_type::<InvalidTransition>())?;
+    m.add("AlreadyPlaced", py.get_type::<AlreadyPlaced>())?;
+    m.add("ImportFailed", py.get_type::<ImportFailed>())?;
+    m.add("AuthError", py.get_type::<AuthError>())?;
+    m.add("StoreError", py.get_type::<StoreError>())?;
+    Ok(())
 }

@@ -1,0 +1,249 @@
+"""Type stubs of the native module behind ``stagematch`` (checked by ``mypy.stubtest``)."""
+
+import os
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, final
+
+__version__: str
+__all__ = [
+    "AlreadyPlaced",
+    "AuthError",
+    "Calendar",
+    "ImportFailed",
+    "InvalidTransition",
+    "NotFound",
+    "NotVisible",
+    "Page",
+    "StagematchError",
+    "Store",
+    "StoreError",
+    "StudentCard",
+    "Table",
+    "ValidationError",
+    "__version__",
+]
+
+_Moment = datetime | str | None
+_Span = tuple[date, date]
+
+class StagematchError(Exception):
+    """Every stagematch error."""
+
+class ValidationError(StagematchError):
+    """A value breaks a rule; ``field``, ``value`` and ``reason`` say which."""
+
+    field: str
+    value: str
+    reason: str
+
+class NotFound(StagematchError):
+    """A referenced service, school, contact person or student does not exist."""
+
+class NotVisible(StagematchError):
+    """The student is not visible to the service at that moment."""
+
+class InvalidTransition(StagematchError):
+    """The decision machine of the student's track refuses the change."""
+
+class AlreadyPlaced(StagematchError):
+    """Another service accepted the student; ``service`` is its id."""
+
+    service: str
+
+class ImportFailed(StagematchError):
+    """A CSV import was refused."""
+
+class AuthError(StagematchError):
+    """A login, token or session was refused."""
+
+class StoreError(StagematchError):
+    """The store file cannot be used (damaged, or another format version)."""
+
+@final
+class Calendar:
+    """The season calendar; every boundary a moment in Brussels time."""
+
+    def __new__(
+        cls,
+        *,
+        dual: tuple[datetime, datetime],
+        round1: tuple[datetime, datetime],
+        blackout: tuple[datetime, datetime],
+        release: datetime,
+        round2: tuple[datetime, datetime],
+        round3: tuple[datetime, datetime],
+        placement_target: datetime,
+    ) -> Calendar: ...
+    @staticmethod
+    def default() -> Calendar: ...
+    def phase(self, at: _Moment = None) -> str: ...
+    @property
+    def dual(self) -> tuple[datetime, datetime]: ...
+    @property
+    def round1(self) -> tuple[datetime, datetime]: ...
+    @property
+    def blackout(self) -> tuple[datetime, datetime]: ...
+    @property
+    def release(self) -> datetime: ...
+    @property
+    def round2(self) -> tuple[datetime, datetime]: ...
+    @property
+    def round3(self) -> tuple[datetime, datetime]: ...
+    @property
+    def placement_target(self) -> datetime: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class StudentCard:
+    """A student as one service sees it; personal data is None unless invited or accepted."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def school(self) -> str: ...
+    @property
+    def school_name(self) -> str: ...
+    @property
+    def street(self) -> str: ...
+    @property
+    def postcode(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def province(self) -> str: ...
+    @property
+    def transport(self) -> list[str]: ...
+    @property
+    def track(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def registered_at(self) -> datetime: ...
+    @property
+    def form(self) -> str: ...
+    @property
+    def hours_per_week(self) -> float: ...
+    @property
+    def total_hours(self) -> float: ...
+    @property
+    def periods(self) -> list[_Span]: ...
+    @property
+    def days(self) -> list[str]: ...
+    @property
+    def preferred_service(self) -> str | None: ...
+    @property
+    def remarks(self) -> str | None: ...
+    @property
+    def supervisor_name(self) -> str | None: ...
+    @property
+    def supervisor_email(self) -> str | None: ...
+    @property
+    def supervisor_phone(self) -> str | None: ...
+    @property
+    def national_number(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def contact(self) -> str | None: ...
+    @property
+    def accepted_periods(self) -> list[_Span] | None: ...
+    @property
+    def notes(self) -> str | None: ...
+
+@final
+class Page:
+    """A page of a tab."""
+
+    @property
+    def total(self) -> int: ...
+    @property
+    def rows(self) -> list[StudentCard]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Table:
+    """A table for analysts: pandas, polars, pyarrow and duckdb take it directly."""
+
+    def to_pylist(self) -> list[dict[str, Any]]: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    def __len__(self) -> int: ...
+    def _repr_html_(self) -> str: ...
+
+@final
+class Store:
+    """A placement season on an embedded redb store, safe to share across threads."""
+
+    @staticmethod
+    def open(path: str | os.PathLike[str], calendar: Calendar | None = None) -> Store: ...
+    @staticmethod
+    def memory(calendar: Calendar | None = None) -> Store: ...
+    def calendar(self) -> Calendar: ...
+    def phase(self, at: _Moment = None) -> str: ...
+    def add_service(self, name: str, province: str) -> str: ...
+    def add_school(self, name: str) -> str: ...
+    def add_contact(self, service: str, *, name: str, phone: str, email: str) -> str: ...
+    def register_student(
+        self,
+        school: str,
+        *,
+        track: str,
+        first_name: str,
+        last_name: str,
+        street: str,
+        postcode: str,
+        city: str,
+        transport: Sequence[str],
+        periods: Sequence[_Span],
+        hours_per_week: float,
+        total_hours: float,
+        form: str,
+        days: Sequence[str] | None = None,
+        preferred_service: str | None = None,
+        national_number: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        supervisor: dict[str, str | None] | None = None,
+        remarks: str | None = None,
+        province: str | None = None,
+        at: _Moment = None,
+    ) -> str: ...
+    def students(
+        self,
+        service: str,
+        tab: str = "open",
+        at: _Moment = None,
+        name: str | None = None,
+        provinces: Sequence[str] | None = None,
+        school: str | None = None,
+        postcode: str | None = None,
+        transport: Sequence[str] | None = None,
+        track: str | None = None,
+        sort: str = "default",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page: ...
+    def student(self, service: str, student: str, at: _Moment = None) -> StudentCard: ...
+    def decide(
+        self,
+        service: str,
+        student: str,
+        status: str,
+        contact: str | None = None,
+        periods: Sequence[_Span] | None = None,
+        notes: str | None = None,
+        at: _Moment = None,
+    ) -> None: ...
+    def status(self, service: str, student: str, at: _Moment = None) -> str: ...
+    def status_counts(self) -> Table: ...
+    def round_stats(self, at: _Moment = None) -> Table: ...
+    def student_count(self) -> int: ...
+    def services(self) -> list[dict[str, str]]: ...
