@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-import stagematch as sm
 from conftest import Season, at, make_season, student
+
+import stagematch as sm
 
 
 def open_ids(s: Season, svc: str, when: datetime) -> list[str]:

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import polars as pl
 import pyarrow as pa
-import stagematch as sm
 from conftest import Season, at
+
+import stagematch as sm
 
 
 def played(season: Season) -> list[str]:
