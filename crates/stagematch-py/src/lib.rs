@@ -11,8 +11,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -377,6 +379,7 @@ struct Page {
     #[pyo3(get)]
     total: usize,
     rows: Vec<Py<StudentCard>>,
+    table: Py<Table>,
 }
 
 #[pymethods]
@@ -393,6 +396,32 @@ impl Page {
     fn __repr__(&self) -> String {
         format!("Page(total={}, rows={})", self.total, self.rows.len())
     }
+
+    /// The page's rows as a table (one column per card attribute, personal data masked).
+    fn to_table(&self, py: Python<'_>) -> Py<Table> {
+        self.table.clone_ref(py)
+    }
+
+    /// The page's rows as a list of dicts.
+    fn to_pylist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        self.table.get().to_pylist(py)
+    }
+
+    /// The Arrow C stream of the page's rows (the Arrow PyCapsule interface).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyCapsule>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.table.get().__arrow_c_stream__(py, requested_schema)
+    }
+
+    /// An HTML table for notebooks.
+    fn _repr_html_(&self, py: Python<'_>) -> PyResult<String> {
+        let table = self.table.get()._repr_html_(py)?;
+        Ok(format!("<p>{} matching students</p>{table}", self.total))
+    }
 }
 
 /// A table for analysts: Arrow through `__arrow_c_stream__`, or `to_pylist()`.
@@ -404,8 +433,11 @@ struct Table {
 /// A column of a table being built.
 enum Column {
     Text(Vec<String>),
+    OptText(Vec<Option<String>>),
     Int(Vec<i64>),
     Float(Vec<Option<f64>>),
+    /// Moments, as an Arrow timestamp in microseconds, UTC.
+    Moment(Vec<i64>),
 }
 
 impl Table {
@@ -418,9 +450,21 @@ impl Table {
                     Field::new(name, DataType::Utf8, false),
                     Arc::new(StringArray::from(v)),
                 ),
+                Column::OptText(v) => (
+                    Field::new(name, DataType::Utf8, true),
+                    Arc::new(StringArray::from(v)),
+                ),
                 Column::Int(v) => (
                     Field::new(name, DataType::Int64, false),
                     Arc::new(Int64Array::from(v)),
+                ),
+                Column::Moment(v) => (
+                    Field::new(
+                        name,
+                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                        false,
+                    ),
+                    Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")),
                 ),
                 Column::Float(v) => (
                     Field::new(name, DataType::Float64, true),
@@ -448,6 +492,11 @@ impl Table {
         }
         if let Some(a) = array.as_any().downcast_ref::<Float64Array>() {
             return Ok(a.value(row).into_pyobject(py)?.into_any());
+        }
+        if let Some(a) = array.as_any().downcast_ref::<TimestampMicrosecondArray>() {
+            let moment = DateTime::<Utc>::from_timestamp_micros(a.value(row))
+                .ok_or_else(|| StoreError::new_err("a moment out of range"))?;
+            return Ok(moment.into_pyobject(py)?.into_any());
         }
         Err(StoreError::new_err("a column of an unexpected type"))
     }
@@ -537,6 +586,54 @@ impl Table {
         ));
         Ok(html)
     }
+}
+
+/// The rows of a page as a table.
+fn page_table(cards: &[sm::StudentCard]) -> PyResult<Table> {
+    let text = |f: fn(&sm::StudentCard) -> String| Column::Text(cards.iter().map(f).collect());
+    let opt =
+        |f: fn(&sm::StudentCard) -> Option<String>| Column::OptText(cards.iter().map(f).collect());
+    Table::new(vec![
+        ("id", text(|c| c.id.to_string())),
+        ("first_name", text(|c| c.first_name.clone())),
+        ("last_name", text(|c| c.last_name.clone())),
+        ("school", text(|c| c.school.to_string())),
+        ("school_name", text(|c| c.school_name.clone())),
+        ("postcode", text(|c| c.postcode.to_string())),
+        ("city", text(|c| c.city.clone())),
+        ("province", text(|c| c.province.code().to_owned())),
+        (
+            "transport",
+            text(|c| {
+                c.transport
+                    .iter()
+                    .map(|t| t.code())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            }),
+        ),
+        ("track", text(|c| c.track.code().to_owned())),
+        ("status", text(|c| c.status.code().to_owned())),
+        (
+            "registered_at",
+            Column::Moment(
+                cards
+                    .iter()
+                    .map(|c| c.registered_at.timestamp_micros())
+                    .collect(),
+            ),
+        ),
+        (
+            "preferred_service",
+            opt(|c| c.preferred_service.map(|s| s.to_string())),
+        ),
+        (
+            "national_number",
+            opt(|c| c.national_number.as_ref().map(|n| n.digits().to_owned())),
+        ),
+        ("email", opt(|c| c.email.clone())),
+        ("phone", opt(|c| c.phone.clone())),
+    ])
 }
 
 /// A placement season on an embedded redb store.
@@ -732,6 +829,7 @@ impl Store {
         let at = moment(py, at)?;
         let store = self.inner.clone();
         let page = detached(py, move || store.students(service, &query, at))?;
+        let table = Py::new(py, page_table(&page.rows)?)?;
         let rows = page
             .rows
             .into_iter()
@@ -740,6 +838,7 @@ impl Store {
         Ok(Page {
             total: page.total,
             rows,
+            table,
         })
     }
 

@@ -58,6 +58,24 @@ def test_round_stats_as_a_dataframe(season: Season) -> None:
     assert "round3" in repr(pa.table(stats).column("phase").to_pylist())
 
 
+def test_a_tab_as_a_table(season: Season) -> None:
+    ids = played(season)
+    t = at(9, 22)
+    page = season.store.students(season.antwerp, tab="accepted", at=t, sort="name")
+    frame = pl.DataFrame(page)
+    assert frame["id"].to_list() == [r.id for r in page.rows] == ids[:3]
+    assert frame["national_number"].to_list() == ["85073003328"] * 3
+    assert frame.schema["registered_at"] == pl.Datetime("us", "UTC")
+
+    open_page = season.store.students(season.limburg, at=t)
+    rows = open_page.to_pylist()
+    assert [r["id"] for r in rows] == [r.id for r in open_page.rows]
+    assert all(r["national_number"] is None and r["phone"] is None for r in rows)
+    assert rows[0]["registered_at"] == open_page.rows[0].registered_at
+    assert pa.table(open_page.to_table()).num_rows == open_page.total == 3
+    assert "3 matching students" in open_page._repr_html_()
+
+
 def test_racing_accepts_from_python_threads_have_one_winner() -> None:
     store = sm.Store.memory()
     school = store.add_school(name="School")
