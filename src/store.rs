@@ -120,9 +120,9 @@ pub struct StudentCard {
     /// Form of the placement.
     pub form: String,
     /// Hours per week.
-    pub hours_per_week: f32,
+    pub hours_per_week: f64,
     /// Total hours.
-    pub total_hours: f32,
+    pub total_hours: f64,
     /// Periods.
     pub periods: Vec<Period>,
     /// Working days (dual).

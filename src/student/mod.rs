@@ -318,9 +318,9 @@ pub struct NewStudent {
     /// Placement periods (*periodes*), at least one, not overlapping.
     pub periods: Vec<Period>,
     /// Hours per week (*uren per week*), more than 0 and at most 60.
-    pub hours_per_week: f32,
+    pub hours_per_week: f64,
     /// Total hours to realise (*totaal aantal uren*), more than 0.
-    pub total_hours: f32,
+    pub total_hours: f64,
     /// Form of the placement (*vorm*: alternerend, blok, ...).
     pub form: String,
     /// Working days, for dual students (*dagen*).
@@ -364,9 +364,9 @@ pub struct StudentData {
     /// Periods, sorted, not overlapping.
     pub periods: Vec<Period>,
     /// Hours per week.
-    pub hours_per_week: f32,
+    pub hours_per_week: f64,
     /// Total hours.
-    pub total_hours: f32,
+    pub total_hours: f64,
     /// Form of the placement.
     pub form: String,
     /// Working days.
@@ -465,7 +465,7 @@ impl NewStudent {
     }
 }
 
-fn check_hours(field: &str, value: f32, max: Option<f32>) -> Result<()> {
+fn check_hours(field: &str, value: f64, max: Option<f64>) -> Result<()> {
     if !value.is_finite() || value <= 0.0 {
         return Err(Error::invalid(
             field,
@@ -584,7 +584,7 @@ mod tests {
             }),
             ("hours_per_week", |s| s.hours_per_week = 61.0),
             ("hours_per_week", |s| s.hours_per_week = 0.0),
-            ("hours_per_week", |s| s.hours_per_week = f32::NAN),
+            ("hours_per_week", |s| s.hours_per_week = f64::NAN),
             ("total_hours", |s| s.total_hours = -1.0),
             ("form", |s| s.form = String::new()),
             ("national_number", |s| {

@@ -102,9 +102,34 @@ fn to_py(py: Python<'_>, err: sm::Error) -> PyErr {
             let _ = e.value(py).setattr("service", service.to_string());
             e
         }
-        sm::Error::Io(io) => PyErr::from(io),
+        sm::Error::Io(io) if io.raw_os_error().is_some() => PyErr::from(io),
+        sm::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => PyErr::from(io),
         _ => StoreError::new_err(message),
     }
+}
+
+/// The same validation error, named after `field` (for values the core checks under
+/// another name, such as a preferred service checked as a service id).
+fn relabel(err: sm::Error, field: &str) -> sm::Error {
+    match err {
+        sm::Error::Validation { value, reason, .. } => sm::Error::Validation {
+            field: field.to_owned(),
+            value,
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// A validation error for `field` about a Python value.
+fn invalid(py: Python<'_>, field: &str, value: &Bound<'_, PyAny>, reason: &str) -> PyErr {
+    let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
+    let err = sm::Error::Validation {
+        field: field.to_owned(),
+        value: shown,
+        reason: reason.to_owned(),
+    };
+    to_py(py, err)
 }
 
 /// Runs `f` without the GIL and converts its error.
@@ -119,63 +144,130 @@ fn parse<T: std::str::FromStr<Err = sm::Error>>(py: Python<'_>, s: &str) -> PyRe
 /// Reads an optional moment: an aware `datetime`, a naive one (Brussels time), or a string
 /// as the program accepts it.
 fn moment(py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DateTime<Utc>>> {
+    moment_of(py, "at", at)
+}
+
+/// [`moment`] for a value named `field` in errors.
+fn moment_of(
+    py: Python<'_>,
+    field: &str,
+    at: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<DateTime<Utc>>> {
     let Some(value) = at.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
 
-    if let Ok(aware) = value.extract::<DateTime<FixedOffset>>() {
-        return Ok(Some(aware.with_timezone(&Utc)));
+    // An aware datetime of any tzinfo (a fixed offset, zoneinfo, pandas): ask Python for the
+    // UTC instant, which also settles the hour that DST repeats.
+    let datetime = py.import("datetime")?;
+    let is_datetime = value.is_instance(&datetime.getattr("datetime")?)?;
+    if is_datetime && !value.getattr("tzinfo")?.is_none() {
+        let utc = datetime.getattr("timezone")?.getattr("utc")?;
+        let instant = value.call_method1("astimezone", (utc,))?;
+        if let Ok(aware) = instant.extract::<DateTime<FixedOffset>>() {
+            return Ok(Some(aware.with_timezone(&Utc)));
+        }
     }
     if let Ok(naive) = value.extract::<NaiveDateTime>() {
         return sm::calendar::from_brussels_naive(naive, &naive.to_string())
             .map(Some)
-            .map_err(|e| to_py(py, e));
+            .map_err(|e| to_py(py, relabel(e, field)));
     }
     if let Ok(text) = value.extract::<String>() {
-        return sm::parse_moment(&text).map(Some).map_err(|e| to_py(py, e));
+        return sm::parse_moment(&text)
+            .map(Some)
+            .map_err(|e| to_py(py, relabel(e, field)));
     }
 
     let shown = value.repr().map(|r| r.to_string()).unwrap_or_default();
     Err(to_py(
         py,
         sm::Error::Validation {
-            field: "at".into(),
+            field: field.into(),
             value: shown,
             reason: "must be a datetime (naive means Brussels time)".into(),
         },
     ))
 }
 
-fn periods(
-    py: Python<'_>,
-    field: &str,
-    list: Vec<(NaiveDate, NaiveDate)>,
-) -> PyResult<Vec<sm::Period>> {
-    list.into_iter()
-        .map(|(start, end)| {
-            sm::Period::new(start, end).map_err(|e| match e {
-                sm::Error::Validation { value, reason, .. } => to_py(
-                    py,
-                    sm::Error::Validation {
-                        field: field.to_owned(),
-                        value,
-                        reason,
-                    },
-                ),
-                other => to_py(py, other),
-            })
-        })
-        .collect()
+fn periods(py: Python<'_>, field: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<sm::Period>> {
+    const RULE: &str = "must be a list of (date, date) pairs";
+    let datetime = py.import("datetime")?;
+    let (date_type, datetime_type) = (datetime.getattr("date")?, datetime.getattr("datetime")?);
+    let day = |v: &Bound<'_, PyAny>| -> PyResult<NaiveDate> {
+        if !v.is_instance(&date_type)? || v.is_instance(&datetime_type)? {
+            return Err(invalid(
+                py,
+                field,
+                v,
+                "must hold dates (datetime.date, not datetime)",
+            ));
+        }
+        v.extract().map_err(|_| invalid(py, field, v, RULE))
+    };
+
+    let is_text = |v: &Bound<'_, PyAny>| v.is_instance_of::<pyo3::types::PyString>();
+    if is_text(value) {
+        return Err(invalid(py, field, value, RULE));
+    }
+    let items = value
+        .try_iter()
+        .map_err(|_| invalid(py, field, value, RULE))?;
+    let mut out = Vec::new();
+    for item in items {
+        let item = item?;
+        let pair: Vec<Bound<'_, PyAny>> = match item.try_iter() {
+            Ok(it) if !is_text(&item) => it.collect::<PyResult<_>>()?,
+            _ => return Err(invalid(py, field, &item, RULE)),
+        };
+        let [start, end] = pair.as_slice() else {
+            return Err(invalid(py, field, &item, RULE));
+        };
+        let period =
+            sm::Period::new(day(start)?, day(end)?).map_err(|e| to_py(py, relabel(e, field)))?;
+        out.push(period);
+    }
+    Ok(out)
 }
 
+/// A non-negative count (offset, limit).
+fn count(py: Python<'_>, field: &str, n: i64) -> PyResult<usize> {
+    usize::try_from(n).map_err(|_| {
+        let err = sm::Error::Validation {
+            field: field.to_owned(),
+            value: n.to_string(),
+            reason: "must not be negative".to_owned(),
+        };
+        to_py(py, err)
+    })
+}
+
+/// Parses a list of codes given as a list (or tuple) of strings, or as one string.
 fn codes<T: std::str::FromStr<Err = sm::Error>>(
     py: Python<'_>,
-    list: Option<Vec<String>>,
+    field: &str,
+    value: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<T>> {
-    list.unwrap_or_default()
-        .iter()
-        .map(|s| parse(py, s))
-        .collect()
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if let Ok(one) = value.extract::<String>() {
+        return Ok(vec![one.parse().map_err(|e| to_py(py, relabel(e, field)))?]);
+    }
+
+    let rule = "must be a list of codes";
+    let items = value
+        .try_iter()
+        .map_err(|_| invalid(py, field, value, rule))?;
+    let mut out = Vec::new();
+    for item in items {
+        let item = item?;
+        let text: String = item
+            .extract()
+            .map_err(|_| invalid(py, field, &item, rule))?;
+        out.push(text.parse().map_err(|e| to_py(py, relabel(e, field)))?);
+    }
+    Ok(out)
 }
 
 /// The season calendar: rounds, the school blackout and the dual window.
@@ -191,28 +283,32 @@ impl Calendar {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        dual: (Bound<'_, PyAny>, Bound<'_, PyAny>),
-        round1: (Bound<'_, PyAny>, Bound<'_, PyAny>),
-        blackout: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        dual: Bound<'_, PyAny>,
+        round1: Bound<'_, PyAny>,
+        blackout: Bound<'_, PyAny>,
         release: Bound<'_, PyAny>,
-        round2: (Bound<'_, PyAny>, Bound<'_, PyAny>),
-        round3: (Bound<'_, PyAny>, Bound<'_, PyAny>),
+        round2: Bound<'_, PyAny>,
+        round3: Bound<'_, PyAny>,
         placement_target: Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let at = |v: &Bound<'_, PyAny>| -> PyResult<DateTime<Utc>> {
-            moment(py, Some(v))?.ok_or_else(|| ValidationError::new_err("a moment is missing"))
+        let at = |field: &str, v: &Bound<'_, PyAny>| -> PyResult<DateTime<Utc>> {
+            moment_of(py, field, Some(v))?
+                .ok_or_else(|| invalid(py, field, v, "a moment is required"))
         };
-        let window = |w: &(Bound<'_, PyAny>, Bound<'_, PyAny>)| -> PyResult<sm::Window> {
-            Ok(sm::Window::new(at(&w.0)?, at(&w.1)?))
+        let window = |field: &str, w: &Bound<'_, PyAny>| -> PyResult<sm::Window> {
+            let pair: (Bound<'_, PyAny>, Bound<'_, PyAny>) = w
+                .extract()
+                .map_err(|_| invalid(py, field, w, "must be a (start, end) pair of datetimes"))?;
+            Ok(sm::Window::new(at(field, &pair.0)?, at(field, &pair.1)?))
         };
         let cal = sm::Calendar {
-            dual: window(&dual)?,
-            round1: window(&round1)?,
-            blackout: window(&blackout)?,
-            release: at(&release)?,
-            round2: window(&round2)?,
-            round3: window(&round3)?,
-            placement_target: at(&placement_target)?,
+            dual: window("dual", &dual)?,
+            round1: window("round1", &round1)?,
+            blackout: window("blackout", &blackout)?,
+            release: at("release", &release)?,
+            round2: window("round2", &round2)?,
+            round3: window("round3", &round3)?,
+            placement_target: at("placement_target", &placement_target)?,
         };
         cal.validate().map_err(|e| to_py(py, e))?;
         Ok(Calendar(cal))
@@ -281,6 +377,13 @@ impl Calendar {
     fn __eq__(&self, other: &Calendar) -> bool {
         self.0 == other.0
     }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.0.hash(&mut h);
+        h.finish()
+    }
 }
 
 /// A student as one service sees it at one moment.
@@ -300,8 +403,8 @@ struct StudentCard {
     status: String,
     registered_at: DateTime<Utc>,
     form: String,
-    hours_per_week: f32,
-    total_hours: f32,
+    hours_per_week: f64,
+    total_hours: f64,
     periods: Vec<(NaiveDate, NaiveDate)>,
     days: Vec<String>,
     preferred_service: Option<String>,
@@ -391,6 +494,10 @@ impl Page {
 
     fn __len__(&self) -> usize {
         self.rows.len()
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.rows(py)?.as_any().try_iter()?.into_any())
     }
 
     fn __repr__(&self) -> String {
@@ -674,14 +781,17 @@ impl Store {
     }
 
     /// The store's calendar.
-    fn calendar(&self) -> Calendar {
-        Calendar(self.inner.calendar())
+    fn calendar(&self, py: Python<'_>) -> Calendar {
+        let store = self.inner.clone();
+        Calendar(py.detach(move || store.calendar()))
     }
 
     /// The phase of the season at `at` (now if not given).
     #[pyo3(signature = (at=None))]
     fn phase(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<&'static str> {
-        Ok(self.inner.phase(moment(py, at)?).code())
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        Ok(py.detach(move || store.phase(at)).code())
     }
 
     /// Adds a service; returns its id.
@@ -733,12 +843,12 @@ impl Store {
         street: String,
         postcode: String,
         city: String,
-        transport: Vec<String>,
-        periods: Vec<(NaiveDate, NaiveDate)>,
-        hours_per_week: f32,
-        total_hours: f32,
+        transport: &Bound<'_, PyAny>,
+        periods: &Bound<'_, PyAny>,
+        hours_per_week: f64,
+        total_hours: f64,
         form: String,
-        days: Option<Vec<String>>,
+        days: Option<&Bound<'_, PyAny>>,
         preferred_service: Option<String>,
         national_number: Option<String>,
         email: Option<String>,
@@ -751,6 +861,19 @@ impl Store {
         let school: sm::SchoolId = parse(py, school)?;
         let supervisor = match supervisor {
             Some(d) => {
+                for key in d.keys() {
+                    let known = key
+                        .extract::<String>()
+                        .is_ok_and(|k| matches!(k.as_str(), "name" | "email" | "phone"));
+                    if !known {
+                        return Err(invalid(
+                            py,
+                            "supervisor",
+                            &key,
+                            "keys are name, email and phone",
+                        ));
+                    }
+                }
                 let get = |k: &str| -> PyResult<Option<String>> {
                     d.get_item(k)?
                         .filter(|v| !v.is_none())
@@ -773,13 +896,18 @@ impl Store {
             postcode,
             city,
             province: province.map(|p| parse(py, &p)).transpose()?,
-            transport: codes(py, Some(transport))?,
+            transport: codes(py, "transport", Some(transport))?,
             periods: self::periods(py, "periods", periods)?,
             hours_per_week,
             total_hours,
             form,
-            days: codes(py, days)?,
-            preferred_service: preferred_service.map(|s| parse(py, &s)).transpose()?,
+            days: codes(py, "days", days)?,
+            preferred_service: preferred_service
+                .map(|s| {
+                    s.parse()
+                        .map_err(|e| to_py(py, relabel(e, "preferred_service")))
+                })
+                .transpose()?,
             national_number,
             email,
             phone,
@@ -804,27 +932,27 @@ impl Store {
         tab: &str,
         at: Option<&Bound<'_, PyAny>>,
         name: Option<String>,
-        provinces: Option<Vec<String>>,
+        provinces: Option<&Bound<'_, PyAny>>,
         school: Option<String>,
         postcode: Option<String>,
-        transport: Option<Vec<String>>,
+        transport: Option<&Bound<'_, PyAny>>,
         track: Option<String>,
         sort: &str,
-        offset: usize,
-        limit: usize,
+        offset: i64,
+        limit: i64,
     ) -> PyResult<Page> {
         let service: sm::ServiceId = parse(py, service)?;
         let query = sm::Query {
             tab: parse(py, tab)?,
             name,
-            provinces: codes(py, provinces)?,
+            provinces: codes(py, "provinces", provinces)?,
             school,
             postcode,
-            transport: codes(py, transport)?,
+            transport: codes(py, "transport", transport)?,
             track: track.map(|t| parse(py, &t)).transpose()?,
             sort: parse(py, sort)?,
-            offset,
-            limit,
+            offset: count(py, "offset", offset)?,
+            limit: count(py, "limit", limit)?,
         };
         let at = moment(py, at)?;
         let store = self.inner.clone();
@@ -868,7 +996,7 @@ impl Store {
         student: &str,
         status: &str,
         contact: Option<String>,
-        periods: Option<Vec<(NaiveDate, NaiveDate)>>,
+        periods: Option<&Bound<'_, PyAny>>,
         notes: Option<String>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
@@ -878,6 +1006,7 @@ impl Store {
             status: parse(py, status)?,
             contact: contact.map(|c| parse(py, &c)).transpose()?,
             periods: periods
+                .filter(|p| !p.is_none())
                 .map(|p| self::periods(py, "periods", p))
                 .transpose()?,
             notes,
@@ -957,14 +1086,16 @@ impl Store {
     }
 
     /// The number of registered students.
-    fn student_count(&self) -> usize {
-        self.inner.student_count()
+    fn student_count(&self, py: Python<'_>) -> usize {
+        let store = self.inner.clone();
+        py.detach(move || store.student_count())
     }
 
     /// The services, as dicts with `id`, `name` and `province`.
     fn services<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let store = self.inner.clone();
         let list = PyList::empty(py);
-        for s in self.inner.services() {
+        for s in py.detach(move || store.services()) {
             let d = PyDict::new(py);
             d.set_item("id", s.id.to_string())?;
             d.set_item("name", s.name)?;

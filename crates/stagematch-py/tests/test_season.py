@@ -250,3 +250,104 @@ def test_a_custom_calendar() -> None:
             placement_target=datetime(2026, 10, 6, 12),
         )
     assert info.value.field == "round2"
+
+
+def test_zoneinfo_and_pandas_moments(season: Season) -> None:
+    from zoneinfo import ZoneInfo
+
+    import pandas as pd
+
+    brussels = ZoneInfo("Europe/Brussels")
+    assert season.store.phase(at=datetime(2025, 9, 19, 12, 0, tzinfo=brussels)) == "round3"
+    assert season.store.phase(at=datetime(2025, 9, 19, 11, 59, tzinfo=brussels)) == "round2"
+    assert season.store.phase(at=pd.Timestamp("2025-09-19 12:00", tz="Europe/Brussels")) == "round3"
+    # The hour that the autumn change repeats: fold=1 is the second, winter-time one.
+    sid = season.register("secondary", "X", "2000")
+    second = datetime(2025, 10, 26, 2, 30, tzinfo=brussels, fold=1)
+    season.store.decide(season.antwerp, sid, "not_accepted", at=second)
+    card = season.store.student(
+        season.antwerp, sid, at=datetime(2025, 10, 26, 1, 31, tzinfo=timezone.utc)
+    )
+    assert card.status == "not_accepted"
+    earlier = season.store.student(
+        season.antwerp, sid, at=datetime(2025, 10, 26, 1, 29, tzinfo=timezone.utc)
+    )
+    assert earlier.status == "undecided"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"periods": [("2025-10-06", "2025-10-31")]}, "periods"),
+        ({"periods": (date(2025, 10, 6), date(2025, 10, 31))}, "periods"),
+        ({"periods": [(datetime(2025, 10, 6, 9), date(2025, 10, 31))]}, "periods"),
+        ({"periods": [(date(2025, 10, 6),)]}, "periods"),
+        ({"periods": "2025-10-06/2025-10-31"}, "periods"),
+        ({"transport": [5]}, "transport"),
+        ({"days": ["someday"]}, "days"),
+        ({"preferred_service": "sch-1"}, "preferred_service"),
+        ({"supervisor": {"naam": "X"}}, "supervisor"),
+    ],
+)
+def test_wrong_types_are_validation_errors(season: Season, change: dict, field: str) -> None:
+    with pytest.raises(sm.ValidationError) as info:
+        season.store.register_student(
+            season.school, **{**student("secondary", "X", "2000"), **change}
+        )
+    assert info.value.field == field
+    assert season.store.student_count() == 0
+
+
+def test_lists_of_codes_accept_one_string_and_counts_must_not_be_negative(season: Season) -> None:
+    sid = season.store.register_student(
+        season.school,
+        **{**student("secondary", "X", "2000"), "transport": "bike", "days": "maandag"},
+        at=at(6, 2),
+    )
+    assert season.store.student(season.antwerp, sid, at=at(9, 22)).days == ["monday"]
+    assert season.store.students(season.antwerp, at=at(9, 22), provinces="VAN").total == 1
+    for field in ("limit", "offset"):
+        with pytest.raises(sm.ValidationError) as info:
+            season.store.students(season.antwerp, **{field: -1})
+        assert info.value.field == field
+
+
+def test_hours_keep_their_decimals_and_pages_iterate(season: Season) -> None:
+    sid = season.store.register_student(
+        season.school,
+        **{**student("adult", "X", "2000"), "hours_per_week": 16.1, "total_hours": 7.5},
+        at=at(6, 2),
+    )
+    card = season.store.student(season.antwerp, sid, at=at(9, 22))
+    assert (card.hours_per_week, card.total_hours) == (16.1, 7.5)
+    page = season.store.students(season.antwerp, at=at(9, 22))
+    assert [c.id for c in page] == [sid]
+
+
+def test_calendar_errors_name_the_window_and_calendars_hash() -> None:
+    good = dict(
+        dual=(datetime(2026, 6, 15), datetime(2026, 12, 1)),
+        round1=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
+        blackout=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
+        release=datetime(2026, 9, 18, 12),
+        round2=(datetime(2026, 9, 4, 12), datetime(2026, 9, 18, 12)),
+        round3=(datetime(2026, 9, 18, 12), datetime(2026, 9, 29, 12)),
+        placement_target=datetime(2026, 10, 6, 12),
+    )
+    for change, field in [
+        ({"release": None}, "release"),
+        ({"round1": (None, datetime(2026, 8, 14))}, "round1"),
+        ({"round3": (1, 2, 3)}, "round3"),
+        ({"dual": "soon"}, "dual"),
+    ]:
+        with pytest.raises(sm.ValidationError) as info:
+            sm.Calendar(**{**good, **change})
+        assert info.value.field == field
+    assert len({sm.Calendar(**good), sm.Calendar(**good), sm.Calendar.default()}) == 2
+
+
+def test_a_file_that_is_not_a_store_is_a_store_error(tmp_path) -> None:
+    junk = tmp_path / "junk.redb"
+    junk.write_text("not a database, just words\n" * 100)
+    with pytest.raises(sm.StoreError):
+        sm.Store.open(junk)

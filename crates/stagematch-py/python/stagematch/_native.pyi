@@ -1,7 +1,7 @@
 """Type stubs of the native module behind ``stagematch`` (checked by ``mypy.stubtest``)."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, final
 
@@ -93,6 +93,7 @@ class Calendar:
     @property
     def placement_target(self) -> datetime: ...
     def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @final
 class StudentCard:
@@ -166,6 +167,7 @@ class Page:
     @property
     def rows(self) -> list[StudentCard]: ...
     def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[StudentCard]: ...
     def to_table(self) -> Table: ...
     def to_pylist(self) -> list[dict[str, Any]]: ...
     def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
@@ -205,12 +207,12 @@ class Store:
         street: str,
         postcode: str,
         city: str,
-        transport: Sequence[str],
+        transport: str | Sequence[str],
         periods: Sequence[_Span],
         hours_per_week: float,
         total_hours: float,
         form: str,
-        days: Sequence[str] | None = None,
+        days: str | Sequence[str] | None = None,
         preferred_service: str | None = None,
         national_number: str | None = None,
         email: str | None = None,
@@ -226,10 +228,10 @@ class Store:
         tab: str = "open",
         at: _Moment = None,
         name: str | None = None,
-        provinces: Sequence[str] | None = None,
+        provinces: str | Sequence[str] | None = None,
         school: str | None = None,
         postcode: str | None = None,
-        transport: Sequence[str] | None = None,
+        transport: str | Sequence[str] | None = None,
         track: str | None = None,
         sort: str = "default",
         offset: int = 0,
