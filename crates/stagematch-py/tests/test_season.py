@@ -226,29 +226,26 @@ def test_a_file_store_survives_reopening(tmp_path) -> None:
     assert [x["name"] for x in store.services()] == ["Familiezorg Antwerpen", "Thuiszorg Limburg"]
 
 
+# The 2026-2027 season, as a coordinator would enter it.
+SEASON_2026 = dict(
+    dual=(datetime(2026, 6, 15), datetime(2026, 12, 1)),
+    round1=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
+    blackout=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
+    release=datetime(2026, 9, 18, 12),
+    round2=(datetime(2026, 9, 4, 12), datetime(2026, 9, 18, 12)),
+    round3=(datetime(2026, 9, 18, 12), datetime(2026, 9, 29, 12)),
+    placement_target=datetime(2026, 10, 6, 12),
+)
+
+
 def test_a_custom_calendar() -> None:
-    cal = sm.Calendar(
-        dual=(datetime(2026, 6, 15), datetime(2026, 12, 1)),
-        round1=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-        blackout=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-        release=datetime(2026, 9, 18, 12),
-        round2=(datetime(2026, 9, 4, 12), datetime(2026, 9, 18, 12)),
-        round3=(datetime(2026, 9, 18, 12), datetime(2026, 9, 29, 12)),
-        placement_target=datetime(2026, 10, 6, 12),
-    )
+    cal = sm.Calendar(**SEASON_2026)
     store = sm.Store.memory(calendar=cal)
     assert store.phase(at=datetime(2026, 9, 20)) == "round3"
     assert cal.round1[0] == datetime(2026, 6, 29, 10, tzinfo=timezone.utc)
+    backwards = (datetime(2026, 9, 18, 12), datetime(2026, 9, 4, 12))
     with pytest.raises(sm.ValidationError) as info:
-        sm.Calendar(
-            dual=(datetime(2026, 6, 15), datetime(2026, 12, 1)),
-            round1=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-            blackout=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-            release=datetime(2026, 9, 18, 12),
-            round2=(datetime(2026, 9, 18, 12), datetime(2026, 9, 4, 12)),
-            round3=(datetime(2026, 9, 18, 12), datetime(2026, 9, 29, 12)),
-            placement_target=datetime(2026, 10, 6, 12),
-        )
+        sm.Calendar(**{**SEASON_2026, "round2": backwards})
     assert info.value.field == "round2"
 
 
@@ -325,15 +322,7 @@ def test_hours_keep_their_decimals_and_pages_iterate(season: Season) -> None:
 
 
 def test_calendar_errors_name_the_window_and_calendars_hash() -> None:
-    good = dict(
-        dual=(datetime(2026, 6, 15), datetime(2026, 12, 1)),
-        round1=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-        blackout=(datetime(2026, 6, 29, 12), datetime(2026, 8, 14, 12)),
-        release=datetime(2026, 9, 18, 12),
-        round2=(datetime(2026, 9, 4, 12), datetime(2026, 9, 18, 12)),
-        round3=(datetime(2026, 9, 18, 12), datetime(2026, 9, 29, 12)),
-        placement_target=datetime(2026, 10, 6, 12),
-    )
+    good = SEASON_2026
     for change, field in [
         ({"release": None}, "release"),
         ({"round1": (None, datetime(2026, 8, 14))}, "round1"),
