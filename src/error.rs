@@ -96,6 +96,47 @@ pub enum Error {
     /// A record in the store could not be decoded: the file is damaged.
     #[error("the store is damaged: {0}")]
     Corrupt(String),
+
+    /// A CSV import was refused because of bad rows; nothing was stored.
+    #[error("{}", import_message(.errors))]
+    ImportFailed {
+        /// Every bad row (the first problem of each), in file order.
+        errors: Vec<RowError>,
+    },
+}
+
+/// One bad row of a CSV import: where, which column, what value, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The line in the file, counting the header as line 1.
+    pub line: u64,
+    /// The column's header as the file spells it (or the field name).
+    pub column: String,
+    /// The offending value, shortened to at most 60 characters.
+    pub value: String,
+    /// The rule it breaks.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {} (got {:?})",
+            self.line, self.column, self.reason, self.value
+        )
+    }
+}
+
+fn import_message(errors: &[RowError]) -> String {
+    match errors.first() {
+        Some(first) if errors.len() == 1 => format!("the import was refused: {first}"),
+        Some(first) => format!(
+            "the import was refused: {} bad rows, the first at {first}",
+            errors.len()
+        ),
+        None => "the import was refused".to_owned(),
+    }
 }
 
 impl Error {

@@ -16,6 +16,7 @@
 //! | [`decision`] | the placement and interview machines, and the audit log |
 //! | [`visibility`] | who sees which student when |
 //! | [`query`] | the tabs: filters, sort orders, paging, over the query columns |
+//! | [`csv`] | student CSV files: header mapping, separators, periods, row errors |
 //! | [`stats`] | round statistics as of any moment |
 //! | [`store`] | the redb store, the only module that touches the file |
 //! | [`synth`] | seeded synthetic cohorts for examples, benchmarks and the demo |
@@ -61,6 +62,7 @@ mod ids;
 mod text;
 
 pub mod calendar;
+pub mod csv;
 pub mod decision;
 pub mod directory;
 pub mod query;
@@ -73,7 +75,7 @@ pub mod visibility;
 pub use calendar::{Calendar, Phase, Window, brussels, parse_moment};
 pub use decision::{AuditEntry, Decision, Placement, Status, StatusCount, check_transition};
 pub use directory::{Contact, NewContact, School, Service};
-pub use error::{Error, Result};
+pub use error::{Error, Result, RowError};
 pub use ids::{ContactId, SchoolId, ServiceId, StudentId};
 pub use query::{MAX_LIMIT, Query, Sort};
 pub use stats::RoundStat;

@@ -376,6 +376,25 @@ impl Columns {
         self.transport.push(s.data.transport.bits());
     }
 
+    /// Appends the students of `other` (whose ids continue this one's).
+    pub(crate) fn append(&mut self, mut other: Columns) {
+        let base = self.names.len() as u32;
+        self.name_start
+            .extend(other.name_start.iter().map(|s| s + base));
+        self.names.append(&mut other.names);
+        self.registered.append(&mut other.registered);
+        self.accepted_at.append(&mut other.accepted_at);
+        self.name_key.append(&mut other.name_key);
+        self.preferred.append(&mut other.preferred);
+        self.school.append(&mut other.school);
+        self.accepted_by.append(&mut other.accepted_by);
+        self.postcode.append(&mut other.postcode);
+        self.last_len.append(&mut other.last_len);
+        self.flags.append(&mut other.flags);
+        self.province.append(&mut other.province);
+        self.transport.append(&mut other.transport);
+    }
+
     /// Records that `service` accepted the student at index `i` at moment `at`.
     pub(crate) fn set_accepted(&mut self, i: usize, service: u32, at: Micros) {
         self.accepted_by[i] = service as u16;

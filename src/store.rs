@@ -664,6 +664,86 @@ impl Store {
         Ok(records.iter().map(|s| s.id).collect())
     }
 
+    /// Imports the students of a CSV file for `school` (the layout of [`crate::csv`]), all of
+    /// them in one transaction or none: if any row is bad, nothing is stored and
+    /// [`Error::ImportFailed`] lists every bad row (its first problem each). Rows are read and
+    /// written one at a time, so a file of a million rows is never held in memory.
+    pub fn import_students<R: std::io::Read>(
+        &self,
+        input: R,
+        school: SchoolId,
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<Vec<StudentId>> {
+        let at = micros(moment(at.into()));
+        let _writer = self.lock_writer();
+
+        let (first, cal, by_name, service_count) = {
+            let state = self.read_state();
+            state.school(school)?;
+            let by_name: HashMap<String, ServiceId> = state
+                .services
+                .iter()
+                .map(|s| (fold(&s.name), s.id))
+                .collect();
+            (
+                state.columns.len(),
+                state.cal,
+                by_name,
+                state.services.len(),
+            )
+        };
+        let resolve = |name: &str| match name.parse::<ServiceId>() {
+            Ok(id) => (id.0 as usize <= service_count).then_some(id),
+            Err(_) => by_name.get(&fold(name)).copied(),
+        };
+
+        let rows = crate::csv::student_rows(input, resolve)?;
+        let txn = self.db.begin_write()?;
+        let mut pending = Columns::default();
+        let mut errors = Vec::new();
+        {
+            let mut table = txn.open_table(STUDENTS)?;
+            let mut buf = Vec::new();
+            for (_, row) in rows {
+                let data = match row {
+                    Ok(data) => data,
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                };
+                if !errors.is_empty() {
+                    continue;
+                }
+                if first + pending.len() + 1 >= u32::MAX as usize {
+                    return Err(Error::invalid("students", "", "the store is full"));
+                }
+
+                let student = Student {
+                    id: StudentId::from_index(first + pending.len()),
+                    school,
+                    registered_micros: at,
+                    data,
+                };
+                buf.clear();
+                buf = postcard::to_extend(&student, buf)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                table.insert(student.id.0, buf.as_slice())?;
+                pending.push(&student, &cal);
+            }
+        }
+
+        if !errors.is_empty() {
+            // Dropping the transaction uncommitted leaves the file as it was.
+            return Err(Error::ImportFailed { errors });
+        }
+        txn.commit()?;
+
+        let count = pending.len();
+        self.write_state().columns.append(pending);
+        Ok((first..first + count).map(StudentId::from_index).collect())
+    }
+
     /// The number of registered students.
     pub fn student_count(&self) -> usize {
         self.read_state().columns.len()

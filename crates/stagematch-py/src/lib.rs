@@ -102,6 +102,22 @@ fn to_py(py: Python<'_>, err: sm::Error) -> PyErr {
             let _ = e.value(py).setattr("service", service.to_string());
             e
         }
+        sm::Error::ImportFailed { errors } => {
+            let e = ImportFailed::new_err(message);
+            let rows: Vec<_> = errors
+                .into_iter()
+                .map(|r| {
+                    let d = PyDict::new(py);
+                    let _ = d.set_item("line", r.line);
+                    let _ = d.set_item("field", r.column);
+                    let _ = d.set_item("value", r.value);
+                    let _ = d.set_item("message", r.reason);
+                    d
+                })
+                .collect();
+            let _ = e.value(py).setattr("errors", rows);
+            e
+        }
         sm::Error::Io(io) if io.raw_os_error().is_some() => PyErr::from(io),
         sm::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => PyErr::from(io),
         _ => StoreError::new_err(message),
@@ -917,6 +933,44 @@ impl Store {
         let at = moment(py, at)?;
         let store = self.inner.clone();
         detached(py, move || store.register_student(school, &student, at)).map(|id| id.to_string())
+    }
+
+    /// Imports a school's student CSV (a path, or a binary or text file object): every row
+    /// or none. Returns `{"imported": n, "ids": [...]}`; a bad file raises `ImportFailed`
+    /// whose `.errors` lists every bad row (`line`, `field`, `value`, `message`).
+    #[pyo3(signature = (path_or_file, school, at=None))]
+    fn import_students<'py>(
+        &self,
+        py: Python<'py>,
+        path_or_file: &Bound<'py, PyAny>,
+        school: &str,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let school: sm::SchoolId = parse(py, school)?;
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+
+        let ids = if path_or_file.hasattr("read")? {
+            let content = path_or_file.call_method0("read")?;
+            let bytes: Vec<u8> = match content.extract::<String>() {
+                Ok(text) => text.into_bytes(),
+                Err(_) => content.extract()?,
+            };
+            detached(py, move || {
+                store.import_students(bytes.as_slice(), school, at)
+            })?
+        } else {
+            let path: PathBuf = path_or_file.extract()?;
+            detached(py, move || {
+                let file = std::fs::File::open(&path)?;
+                store.import_students(file, school, at)
+            })?
+        };
+
+        let report = PyDict::new(py);
+        report.set_item("imported", ids.len())?;
+        report.set_item("ids", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())?;
+        Ok(report)
     }
 
     /// A page of a service's tab, filtered and sorted.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -340,3 +341,32 @@ def test_a_file_that_is_not_a_store_is_a_store_error(tmp_path) -> None:
     junk.write_text("not a database, just words\n" * 100)
     with pytest.raises(sm.StoreError):
         sm.Store.open(junk)
+
+
+CSV_HEADER = (
+    "voornaam;achternaam;type;straat;postcode;gemeente;vervoer;periodes;"
+    "uren_per_week;totaal_uren;vorm;voorkeursdienst"
+)
+
+
+def test_import_students_all_or_nothing(season: Season, tmp_path) -> None:
+    good = (
+        f"{CSV_HEADER}\n"
+        "Lotte;De Smet;secundair;Veldstraat 5;2000;Antwerpen;fiets;"
+        "06/10/2025-31/10/2025;18;72;blok;Familiezorg Antwerpen\n"
+        "Jan;Peeters;cvo;Markt 1;3500;Hasselt;auto;2025-10-06/2025-10-31;19,5;80;blok;\n"
+    )
+    path = tmp_path / "leerlingen.csv"
+    path.write_text(good, encoding="utf-8-sig")
+    report = season.store.import_students(path, season.school, at=at(6, 2))
+    assert report["imported"] == 2 and len(report["ids"]) == 2
+    assert open_ids(season, season.antwerp, at(7, 1)) == [report["ids"][0]]
+
+    bad = good.replace(";2000;", ";0999;").replace(";auto;", ";hovercraft;")
+    with pytest.raises(sm.ImportFailed) as info:
+        season.store.import_students(io.StringIO(bad), season.school, at=at(6, 2))
+    assert [(e["line"], e["field"]) for e in info.value.errors] == [(2, "postcode"), (3, "vervoer")]
+    assert info.value.errors[0]["value"] == "0999"
+    assert season.store.student_count() == 2
+    with pytest.raises(FileNotFoundError):
+        season.store.import_students(tmp_path / "missing.csv", season.school)

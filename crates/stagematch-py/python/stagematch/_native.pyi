@@ -3,7 +3,7 @@
 import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, final
+from typing import IO, Any, final
 
 __version__: str
 __all__ = [
@@ -52,7 +52,9 @@ class AlreadyPlaced(StagematchError):
     service: str
 
 class ImportFailed(StagematchError):
-    """A CSV import was refused."""
+    """A CSV import was refused; ``errors`` lists every bad row."""
+
+    errors: list[dict[str, Any]]
 
 class AuthError(StagematchError):
     """A login, token or session was refused."""
@@ -222,6 +224,12 @@ class Store:
         province: str | None = None,
         at: _Moment = None,
     ) -> str: ...
+    def import_students(
+        self,
+        path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes],
+        school: str,
+        at: _Moment = None,
+    ) -> dict[str, Any]: ...
     def students(
         self,
         service: str,

@@ -1,0 +1,457 @@
+//! Student CSV files, as schools hand them in (*import van leerlingen*).
+//!
+//! The layout is API.md's: one header row with English or Dutch names in any order, UTF-8
+//! with or without a byte-order mark, `;` or `,` as separator (detected from the header),
+//! periods as `DD/MM/YYYY-DD/MM/YYYY` or ISO 8601 intervals `YYYY-MM-DD/YYYY-MM-DD`, lists
+//! separated by `|`. [`StudentRows`] reads one row at a time (nothing else of the file is held
+//! in memory) and turns each into a [`NewStudent`] or the first problem of that row as a
+//! [`RowError`] naming its line and column. The store imports all rows or none
+//! ([`crate::Store::import_students`]).
+
+use std::io::{BufRead, BufReader, Read};
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result, RowError};
+use crate::ids::ServiceId;
+use crate::student::{NewStudent, Period, StudentData, Supervisor, Track, Transport, Weekday};
+use crate::text::alias_key;
+
+/// A column of the student CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    FirstName,
+    LastName,
+    Track,
+    Street,
+    Postcode,
+    City,
+    Transport,
+    Periods,
+    HoursPerWeek,
+    TotalHours,
+    Form,
+    Days,
+    PreferredService,
+    NationalNumber,
+    Email,
+    Phone,
+    SupervisorName,
+    SupervisorEmail,
+    SupervisorPhone,
+    Remarks,
+}
+
+/// The English and Dutch header of each column.
+const HEADERS: [(Col, &str, &str); 20] = [
+    (Col::FirstName, "first_name", "voornaam"),
+    (Col::LastName, "last_name", "achternaam"),
+    (Col::Track, "track", "type"),
+    (Col::Street, "street", "straat"),
+    (Col::Postcode, "postcode", "postcode"),
+    (Col::City, "city", "gemeente"),
+    (Col::Transport, "transport", "vervoer"),
+    (Col::Periods, "periods", "periodes"),
+    (Col::HoursPerWeek, "hours_per_week", "uren_per_week"),
+    (Col::TotalHours, "total_hours", "totaal_uren"),
+    (Col::Form, "form", "vorm"),
+    (Col::Days, "days", "dagen"),
+    (
+        Col::PreferredService,
+        "preferred_service",
+        "voorkeursdienst",
+    ),
+    (
+        Col::NationalNumber,
+        "national_number",
+        "rijksregisternummer",
+    ),
+    (Col::Email, "email", "email"),
+    (Col::Phone, "phone", "telefoon"),
+    (Col::SupervisorName, "supervisor_name", "begeleider_naam"),
+    (Col::SupervisorEmail, "supervisor_email", "begeleider_email"),
+    (
+        Col::SupervisorPhone,
+        "supervisor_phone",
+        "begeleider_telefoon",
+    ),
+    (Col::Remarks, "remarks", "opmerkingen"),
+];
+
+/// Columns every file must have; the others may be left out.
+const REQUIRED: [Col; 11] = [
+    Col::FirstName,
+    Col::LastName,
+    Col::Track,
+    Col::Street,
+    Col::Postcode,
+    Col::City,
+    Col::Transport,
+    Col::Periods,
+    Col::HoursPerWeek,
+    Col::TotalHours,
+    Col::Form,
+];
+
+/// The rows of a student CSV, one validated [`StudentData`] (or [`RowError`]) at a time.
+pub struct StudentRows<R: Read, F: Fn(&str) -> Option<ServiceId>> {
+    reader: ::csv::Reader<BufReader<R>>,
+    columns: Vec<(Col, String)>,
+    resolve_service: F,
+    record: ::csv::StringRecord,
+}
+
+/// Reads the header of a student CSV and returns the rows that follow.
+///
+/// `resolve_service` turns a preferred service's name or id into its id. A header that is
+/// not a student CSV (missing, unknown or repeated columns) is refused at once with
+/// [`Error::ImportFailed`] naming line 1.
+///
+/// ```
+/// use stagematch_core::csv::student_rows;
+/// let file = "voornaam;achternaam;type;straat;postcode;gemeente;vervoer;periodes;\
+///             uren_per_week;totaal_uren;vorm\n\
+///             Lotte;De Smet;secundair;Veldstraat 5;9000;Gent;fiets|auto;\
+///             06/10/2025-31/10/2025;18;72;blok\n";
+/// let rows: Vec<_> = student_rows(file.as_bytes(), |_| None)?.collect();
+/// let (line, student) = &rows[0];
+/// assert_eq!(*line, 2);
+/// assert_eq!(student.as_ref().unwrap().last_name, "De Smet");
+/// # Ok::<(), stagematch_core::Error>(())
+/// ```
+pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
+    input: R,
+    resolve_service: F,
+) -> Result<StudentRows<R, F>> {
+    let mut buffered = BufReader::with_capacity(1 << 16, input);
+    let head = buffered.fill_buf()?;
+    let first_line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    let semicolons = first_line.iter().filter(|b| **b == b';').count();
+    let commas = first_line.iter().filter(|b| **b == b',').count();
+    let delimiter = if semicolons >= commas { b';' } else { b',' };
+
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(buffered);
+
+    let header_error = |column: &str, value: &str, reason: &str| Error::ImportFailed {
+        errors: vec![RowError {
+            line: 1,
+            column: column.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        }],
+    };
+
+    let mut header = ::csv::StringRecord::new();
+    match reader.read_record(&mut header) {
+        Ok(true) => {}
+        Ok(false) => return Err(header_error("", "", "the file is empty")),
+        Err(_) => return Err(header_error("", "", "the header is not valid UTF-8 CSV")),
+    }
+
+    let mut columns = Vec::new();
+    for (i, raw) in header.iter().enumerate() {
+        let name = if i == 0 {
+            raw.trim_start_matches('\u{feff}')
+        } else {
+            raw
+        };
+        let key = alias_key(name).replace(' ', "_");
+        let Some((col, ..)) = HEADERS.iter().find(|(_, en, nl)| *en == key || *nl == key) else {
+            return Err(header_error(
+                name,
+                name,
+                "is not a column of the student CSV",
+            ));
+        };
+        if columns.iter().any(|(c, _)| c == col) {
+            return Err(header_error(name, name, "appears twice in the header"));
+        }
+        columns.push((*col, name.trim().to_owned()));
+    }
+    for need in REQUIRED {
+        if !columns.iter().any(|(c, _)| *c == need) {
+            let (_, en, nl) = HEADERS
+                .iter()
+                .find(|(c, ..)| *c == need)
+                .copied()
+                .unwrap_or((need, "", ""));
+            return Err(header_error(
+                en,
+                "",
+                &format!("the column {en} ({nl}) is missing"),
+            ));
+        }
+    }
+
+    Ok(StudentRows {
+        reader,
+        columns,
+        resolve_service,
+        record: ::csv::StringRecord::new(),
+    })
+}
+
+impl<R: Read, F: Fn(&str) -> Option<ServiceId>> Iterator for StudentRows<R, F> {
+    /// The line of the row, and the validated student or the row's first problem.
+    type Item = (u64, std::result::Result<StudentData, RowError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let result = self.reader.read_record(&mut self.record);
+            let line = self
+                .record
+                .position()
+                .map_or(self.reader.position().line(), |p| p.line());
+            return match result {
+                Ok(false) => None,
+                Err(e) => {
+                    let line = e.position().map_or(line, |p| p.line());
+                    let reason = match e.kind() {
+                        ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
+                        _ => format!("cannot be read as CSV: {e}"),
+                    };
+                    Some((
+                        line,
+                        Err(RowError {
+                            line,
+                            column: String::new(),
+                            value: String::new(),
+                            reason,
+                        }),
+                    ))
+                }
+                Ok(true) if self.record.iter().all(|f| f.trim().is_empty()) => continue,
+                Ok(true) => Some((line, self.convert(line))),
+            };
+        }
+    }
+}
+
+impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
+    fn convert(&self, line: u64) -> std::result::Result<StudentData, RowError> {
+        let record = &self.record;
+        if record.len() != self.columns.len() {
+            return Err(RowError {
+                line,
+                column: String::new(),
+                value: record
+                    .iter()
+                    .collect::<Vec<_>>()
+                    .join("|")
+                    .chars()
+                    .take(60)
+                    .collect(),
+                reason: format!(
+                    "has {} fields where the header has {}",
+                    record.len(),
+                    self.columns.len()
+                ),
+            });
+        }
+
+        let mut s = NewStudent::default();
+        let mut supervisor = Supervisor::default();
+        for (i, (col, header)) in self.columns.iter().enumerate() {
+            let raw = record.get(i).unwrap_or("").trim();
+            let fail = |reason: String| RowError {
+                line,
+                column: header.clone(),
+                value: raw.chars().take(60).collect(),
+                reason,
+            };
+            let text = || raw.to_owned();
+            let optional = || (!raw.is_empty()).then(|| raw.to_owned());
+            match col {
+                Col::FirstName => s.first_name = text(),
+                Col::LastName => s.last_name = text(),
+                Col::Track => s.track = raw.parse::<Track>().map_err(|e| fail(reason(e)))?,
+                Col::Street => s.street = text(),
+                Col::Postcode => s.postcode = text(),
+                Col::City => s.city = text(),
+                Col::Transport => {
+                    s.transport = list::<Transport>(raw).map_err(|e| fail(reason(e)))?
+                }
+                Col::Periods => s.periods = periods(raw).map_err(fail)?,
+                Col::HoursPerWeek => s.hours_per_week = hours(raw).map_err(fail)?,
+                Col::TotalHours => s.total_hours = hours(raw).map_err(fail)?,
+                Col::Form => s.form = text(),
+                Col::Days => s.days = list::<Weekday>(raw).map_err(|e| fail(reason(e)))?,
+                Col::PreferredService => {
+                    s.preferred_service = match raw {
+                        "" => None,
+                        name => Some((self.resolve_service)(name).ok_or_else(|| {
+                            fail("is not a service of this store (name or id)".into())
+                        })?),
+                    }
+                }
+                Col::NationalNumber => s.national_number = optional(),
+                Col::Email => s.email = optional(),
+                Col::Phone => s.phone = optional(),
+                Col::SupervisorName => supervisor.name = optional(),
+                Col::SupervisorEmail => supervisor.email = optional(),
+                Col::SupervisorPhone => supervisor.phone = optional(),
+                Col::Remarks => s.remarks = optional(),
+            }
+        }
+        s.supervisor = (supervisor != Supervisor::default()).then_some(supervisor);
+
+        // The rules of the student itself; the error names the field, which is mapped back
+        // to the column as this file spells it.
+        s.validate().map_err(|e| {
+            let (field, value, why) = match e {
+                Error::Validation {
+                    field,
+                    value,
+                    reason,
+                } => (field, value, reason),
+                other => (String::new(), String::new(), other.to_string()),
+            };
+            let column = self
+                .columns
+                .iter()
+                .find(|(c, _)| {
+                    HEADERS
+                        .iter()
+                        .any(|(hc, en, _)| hc == c && field.starts_with(en))
+                })
+                .map_or(field, |(_, h)| h.clone());
+            RowError {
+                line,
+                column,
+                value,
+                reason: why,
+            }
+        })
+    }
+}
+
+fn reason(e: Error) -> String {
+    match e {
+        Error::Validation { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+fn list<T: std::str::FromStr<Err = Error>>(raw: &str) -> Result<Vec<T>> {
+    raw.split('|')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::parse)
+        .collect()
+}
+
+fn hours(raw: &str) -> std::result::Result<f64, String> {
+    raw.replace(',', ".")
+        .parse::<f64>()
+        .map_err(|_| "must be a number of hours".to_owned())
+}
+
+/// Parses `DD/MM/YYYY-DD/MM/YYYY` or `YYYY-MM-DD/YYYY-MM-DD` periods separated by `|`.
+fn periods(raw: &str) -> std::result::Result<Vec<Period>, String> {
+    let rule = "must be DD/MM/YYYY-DD/MM/YYYY or YYYY-MM-DD/YYYY-MM-DD, several separated by |";
+    let mut out = Vec::new();
+    for part in raw.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = if part.contains('/') && part.matches('/').count() == 1 {
+            part.split_once('/').ok_or_else(|| rule.to_owned())?
+        } else if let Some((a, b)) = part.split_once('-').filter(|(a, _)| a.contains('/')) {
+            (a, b)
+        } else {
+            return Err(rule.to_owned());
+        };
+        let day = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%d/%m/%Y")
+                .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d"))
+                .map_err(|_| format!("{s:?} is not a date; {rule}"))
+        };
+        let period = Period::new(day(a)?, day(b)?).map_err(reason)?;
+        out.push(period);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "first_name;last_name;track;street;postcode;city;transport;periods;\
+                          hours_per_week;total_hours;form";
+
+    fn rows(file: &str) -> Vec<(u64, std::result::Result<StudentData, RowError>)> {
+        student_rows(file.as_bytes(), |n| {
+            (n == "Familiehulp").then_some(ServiceId(1))
+        })
+        .unwrap()
+        .collect()
+    }
+
+    #[test]
+    fn periods_in_both_notations() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+        let p = periods("06/10/2025-31/10/2025 | 2025-12-01/2025-12-19").unwrap();
+        assert_eq!(p[0], Period::new(d(10, 6), d(10, 31)).unwrap());
+        assert_eq!(p[1], Period::new(d(12, 1), d(12, 19)).unwrap());
+        for bad in ["31/10/2025-06/10/2025", "2025-10-06", "06/10/2025", "soon"] {
+            assert!(periods(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn comma_files_with_a_bom_and_dutch_headers_in_any_order() {
+        let file = "\u{feff}vorm,voornaam,achternaam,type,straat,postcode,gemeente,vervoer,\
+                    periodes,uren_per_week,totaal_uren,voorkeursdienst\n\
+                    blok,Jan,Peeters,cvo,Markt 1,2800,Mechelen,auto,\
+                    2025-10-06/2025-10-31,\"19,5\",80,Familiehulp\n";
+        let out = rows(file);
+        let s = out[0].1.as_ref().unwrap();
+        assert_eq!((s.track, s.hours_per_week), (Track::Adult, 19.5));
+        assert_eq!(s.transport.to_vec(), vec![Transport::Car]);
+        assert_eq!(s.preferred_service, Some(ServiceId(1)));
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_column() {
+        let file = format!(
+            "{HEADER}\n\
+             A;B;secondary;S 1;9000;Gent;bike;06/10/2025-31/10/2025;18;72;blok\n\
+             A;B;secondary;S 1;0999;Gent;bike;06/10/2025-31/10/2025;18;72;blok\n\
+             A;B;circus;S 1;9000;Gent;bike;06/10/2025-31/10/2025;18;72;blok\n\
+             A;B;secondary;S 1;9000;Gent\n"
+        );
+        let out = rows(&file);
+        assert!(out[0].1.is_ok());
+        let e = out[1].1.as_ref().unwrap_err();
+        assert_eq!(
+            (e.line, e.column.as_str(), e.value.as_str()),
+            (3, "postcode", "0999")
+        );
+        let e = out[2].1.as_ref().unwrap_err();
+        assert_eq!((e.line, e.column.as_str()), (4, "track"));
+        let e = out[3].1.as_ref().unwrap_err();
+        assert_eq!(e.line, 5);
+        assert!(e.reason.contains("6 fields"), "{e}");
+    }
+
+    #[test]
+    fn bad_headers_are_refused_at_line_one() {
+        for (file, column) in [
+            ("first_name;last_name\nA;B\n", "track"),
+            (&format!("{HEADER};shoe_size\n") as &str, "shoe_size"),
+            (&format!("{HEADER};voornaam\n"), "voornaam"),
+            ("", ""),
+        ] {
+            let Err(Error::ImportFailed { errors }) = student_rows(file.as_bytes(), |_| None)
+            else {
+                panic!("{file:?} was accepted");
+            };
+            assert_eq!(
+                (errors[0].line, errors[0].column.as_str()),
+                (1, column),
+                "{file:?}"
+            );
+        }
+    }
+}
