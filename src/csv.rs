@@ -8,7 +8,7 @@
 //! [`RowError`] naming its line and column. The store imports all rows or none
 //! ([`crate::Store::import_students`]).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use chrono::NaiveDate;
 
@@ -40,7 +40,23 @@ enum Col {
     SupervisorEmail,
     SupervisorPhone,
     Remarks,
+    /// A column that exports add (`id`, `school`, `status`, ...), read back and ignored.
+    Ignored,
 }
+
+/// Columns of the exports that an import reads past.
+const EXPORT_ONLY: [&str; 10] = [
+    "id",
+    "school",
+    "registered_at",
+    "province",
+    "status",
+    "placed_with",
+    "contact",
+    "accepted_periods",
+    "notes",
+    "school_name",
+];
 
 /// The English and Dutch header of each column.
 const HEADERS: [(Col, &str, &str); 20] = [
@@ -160,6 +176,10 @@ pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
             raw
         };
         let key = alias_key(name).replace(' ', "_");
+        if EXPORT_ONLY.contains(&key.as_str()) {
+            columns.push((Col::Ignored, name.trim().to_owned()));
+            continue;
+        }
         let Some((col, ..)) = HEADERS.iter().find(|(_, en, nl)| *en == key || *nl == key) else {
             return Err(header_error(
                 name,
@@ -295,6 +315,7 @@ impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
                 Col::SupervisorEmail => supervisor.email = optional(),
                 Col::SupervisorPhone => supervisor.phone = optional(),
                 Col::Remarks => s.remarks = optional(),
+                Col::Ignored => {}
             }
         }
         s.supervisor = (supervisor != Supervisor::default()).then_some(supervisor);
@@ -371,6 +392,258 @@ fn periods(raw: &str) -> std::result::Result<Vec<Period>, String> {
         out.push(period);
     }
     Ok(out)
+}
+
+/// How exports are written. The default is what Excel in Belgium opens directly: a UTF-8
+/// byte-order mark, `;` between fields, decimal commas, dates as DD/MM/YYYY.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The separator (`;` by default).
+    pub delimiter: u8,
+    /// Whether to start with a UTF-8 byte-order mark (yes by default).
+    pub bom: bool,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            delimiter: b';',
+            bom: true,
+        }
+    }
+}
+
+fn csv_writer<W: Write>(mut out: W, options: &ExportOptions) -> Result<::csv::Writer<W>> {
+    if options.bom {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    Ok(::csv::WriterBuilder::new()
+        .delimiter(options.delimiter)
+        .from_writer(out))
+}
+
+fn csv_error(e: ::csv::Error) -> Error {
+    match e.into_kind() {
+        ::csv::ErrorKind::Io(io) => Error::Io(io),
+        other => Error::Corrupt(format!("{other:?}")),
+    }
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+fn spans(periods: &[Period]) -> String {
+    let each: Vec<String> = periods
+        .iter()
+        .map(|p| format!("{}-{}", day(p.start()), day(p.end())))
+        .collect();
+    each.join("|")
+}
+
+fn number(x: f64, delimiter: u8) -> String {
+    let text = x.to_string();
+    if delimiter == b';' {
+        text.replace('.', ",")
+    } else {
+        text
+    }
+}
+
+fn moment(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono_tz::Europe::Brussels)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+fn codes<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The columns shared by both exports, in the import's English names.
+const STUDENT_COLUMNS: [&str; 20] = [
+    "first_name",
+    "last_name",
+    "track",
+    "street",
+    "postcode",
+    "city",
+    "transport",
+    "periods",
+    "hours_per_week",
+    "total_hours",
+    "form",
+    "days",
+    "preferred_service",
+    "national_number",
+    "email",
+    "phone",
+    "supervisor_name",
+    "supervisor_email",
+    "supervisor_phone",
+    "remarks",
+];
+
+/// Writes a service's tab: the import's columns (personal data as the card shows it), then
+/// `id`, `school`, `registered_at`, and the service's own: `status`, `contact`,
+/// `accepted_periods`, `notes`.
+pub struct TabWriter<W: Write> {
+    csv: ::csv::Writer<W>,
+    delimiter: u8,
+}
+
+impl<W: Write> TabWriter<W> {
+    /// Starts the file with its header.
+    pub fn new(out: W, options: &ExportOptions) -> Result<Self> {
+        let mut csv = csv_writer(out, options)?;
+        let tail = [
+            "id",
+            "school",
+            "registered_at",
+            "status",
+            "contact",
+            "accepted_periods",
+            "notes",
+        ];
+        csv.write_record(STUDENT_COLUMNS.iter().chain(tail.iter()))
+            .map_err(csv_error)?;
+        Ok(TabWriter {
+            csv,
+            delimiter: options.delimiter,
+        })
+    }
+
+    /// Writes one card.
+    pub fn write(&mut self, c: &crate::store::StudentCard) -> Result<()> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let sup = c.supervisor.clone().unwrap_or_default();
+        let placement = c.placement.as_ref();
+        let record = [
+            c.first_name.clone(),
+            c.last_name.clone(),
+            c.track.to_string(),
+            c.street.clone(),
+            c.postcode.to_string(),
+            c.city.clone(),
+            codes(&c.transport),
+            spans(&c.periods),
+            number(c.hours_per_week, self.delimiter),
+            number(c.total_hours, self.delimiter),
+            c.form.clone(),
+            codes(&c.days),
+            c.preferred_service
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            c.national_number
+                .as_ref()
+                .map(|n| n.formatted())
+                .unwrap_or_default(),
+            o(&c.email),
+            o(&c.phone),
+            o(&sup.name),
+            o(&sup.email),
+            o(&sup.phone),
+            o(&c.remarks),
+            c.id.to_string(),
+            c.school_name.clone(),
+            moment(c.registered_at),
+            c.status.to_string(),
+            placement.map(|p| p.contact.to_string()).unwrap_or_default(),
+            placement.map(|p| spans(&p.periods)).unwrap_or_default(),
+            placement.and_then(|p| p.notes.clone()).unwrap_or_default(),
+        ];
+        self.csv.write_record(&record).map_err(csv_error)
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> Result<()> {
+        self.csv.flush()?;
+        Ok(())
+    }
+}
+
+/// Writes the coordinator's export: every field of every student, then `id`, `school`,
+/// `registered_at`, and the placement (`placed_with`, `contact`, `accepted_periods`).
+pub struct FullWriter<W: Write> {
+    csv: ::csv::Writer<W>,
+    delimiter: u8,
+}
+
+impl<W: Write> FullWriter<W> {
+    /// Starts the file with its header.
+    pub fn new(out: W, options: &ExportOptions) -> Result<Self> {
+        let mut csv = csv_writer(out, options)?;
+        let tail = [
+            "id",
+            "school",
+            "registered_at",
+            "placed_with",
+            "contact",
+            "accepted_periods",
+        ];
+        csv.write_record(STUDENT_COLUMNS.iter().chain(tail.iter()))
+            .map_err(csv_error)?;
+        Ok(FullWriter {
+            csv,
+            delimiter: options.delimiter,
+        })
+    }
+
+    /// Writes one student.
+    pub fn write(
+        &mut self,
+        s: &crate::student::Student,
+        school: &str,
+        placement: Option<&crate::decision::Placement>,
+    ) -> Result<()> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        let d = &s.data;
+        let sup = d.supervisor.clone().unwrap_or_default();
+        let record = [
+            d.first_name.clone(),
+            d.last_name.clone(),
+            d.track.to_string(),
+            d.street.clone(),
+            d.postcode.to_string(),
+            d.city.clone(),
+            codes(&d.transport.to_vec()),
+            spans(&d.periods),
+            number(d.hours_per_week, self.delimiter),
+            number(d.total_hours, self.delimiter),
+            d.form.clone(),
+            codes(&d.days),
+            d.preferred_service
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            d.national_number
+                .as_ref()
+                .map(|n| n.formatted())
+                .unwrap_or_default(),
+            o(&d.email),
+            o(&d.phone),
+            o(&sup.name),
+            o(&sup.email),
+            o(&sup.phone),
+            o(&d.remarks),
+            s.id.to_string(),
+            school.to_owned(),
+            moment(s.registered_at()),
+            placement.map(|p| p.service.to_string()).unwrap_or_default(),
+            placement.map(|p| p.contact.to_string()).unwrap_or_default(),
+            placement.map(|p| spans(&p.periods)).unwrap_or_default(),
+        ];
+        self.csv.write_record(&record).map_err(csv_error)
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> Result<()> {
+        self.csv.flush()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,10 @@ struct State {
     audit_len: u64,
 }
 
+/// A student picked by a query: its id, this service's status, and whether the service may
+/// see its personal data.
+type Picked = (StudentId, Status, bool);
+
 /// A page of a tab: the matches before paging, and the rows of the page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
@@ -1044,35 +1048,105 @@ impl Store {
         at: impl Into<Option<DateTime<Utc>>>,
     ) -> Result<Page> {
         let t = micros(moment(at.into()));
-        let (total, picked) = {
-            let state = self.read_state();
-            let svc = state.service(service)?;
-            let names: Vec<String> = state.schools.iter().map(|s| s.name.clone()).collect();
-            let filter = Filter::compile(query, &names)?;
-
-            let rule = Rule::new(&state.cal, service, svc.province, t);
-            let (total, page) = state.columns.query(
-                &rule,
-                query.tab,
-                &filter,
-                query.sort,
-                query.offset,
-                query.limit,
-            );
-
-            let picked: Vec<(StudentId, Status, bool)> = page
-                .into_iter()
-                .map(|i| {
-                    let id = StudentId::from_index(i as usize);
-                    let status = state.status_of(service, id, t);
-                    (id, status, state.personal_data(service, id, status))
-                })
-                .collect();
-            (total, picked)
-        };
-
+        let (total, picked) = self.pick(service, query, t, false)?;
         let rows = self.cards(service, picked)?;
         Ok(Page { total, rows })
+    }
+
+    /// Runs `query` for `service` at `t`: the total, and the page's students with this
+    /// service's status and whether it may see their personal data. `everything` ignores
+    /// the paging and returns every match, in order.
+    fn pick(
+        &self,
+        service: ServiceId,
+        query: &Query,
+        t: Micros,
+        everything: bool,
+    ) -> Result<(usize, Vec<Picked>)> {
+        let state = self.read_state();
+        let svc = state.service(service)?;
+        let names: Vec<String> = state.schools.iter().map(|s| s.name.clone()).collect();
+        let filter = Filter::compile(query, &names)?;
+
+        let rule = Rule::new(&state.cal, service, svc.province, t);
+        let (offset, limit) = if everything {
+            (0, usize::MAX)
+        } else {
+            (query.offset, query.limit)
+        };
+        let (total, page) = state
+            .columns
+            .query(&rule, query.tab, &filter, query.sort, offset, limit);
+
+        let picked = page
+            .into_iter()
+            .map(|i| {
+                let id = StudentId::from_index(i as usize);
+                let status = state.status_of(service, id, t);
+                (id, status, state.personal_data(service, id, status))
+            })
+            .collect();
+        Ok((total, picked))
+    }
+
+    /// Writes a service's tab, filtered and sorted as `query` says (its paging ignored), as
+    /// CSV that Excel opens: see [`crate::csv::write_tab`]. Personal data appears only where
+    /// the service may see it. Returns the number of students written.
+    pub fn export_tab<W: std::io::Write>(
+        &self,
+        service: ServiceId,
+        query: &Query,
+        at: impl Into<Option<DateTime<Utc>>>,
+        options: &crate::csv::ExportOptions,
+        out: W,
+    ) -> Result<usize> {
+        let t = micros(moment(at.into()));
+        let (_, picked) = self.pick(service, query, t, true)?;
+        let count = picked.len();
+
+        let mut writer = crate::csv::TabWriter::new(out, options)?;
+        for chunk in picked.chunks(4096) {
+            for card in self.cards(service, chunk.to_vec())? {
+                writer.write(&card)?;
+            }
+        }
+        writer.finish()?;
+        Ok(count)
+    }
+
+    /// Writes every student with every field, personal data included, and its placement:
+    /// the coordinator's export, which [`Store::import_students`] reads back. Returns the
+    /// number of students written.
+    pub fn export_students<W: std::io::Write>(
+        &self,
+        options: &crate::csv::ExportOptions,
+        out: W,
+    ) -> Result<usize> {
+        let schools: Vec<String> = self
+            .read_state()
+            .schools
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        let txn = self.db.begin_read()?;
+        let placements = txn.open_table(PLACEMENTS)?;
+        let mut writer = crate::csv::FullWriter::new(out, options)?;
+        let mut count = 0;
+        for item in txn.open_table(STUDENTS)?.iter()? {
+            let (_, value) = item?;
+            let student: Student = decode(value.value())?;
+            let placement: Option<Placement> = placements
+                .get(student.id.0)?
+                .map(|v| decode(v.value()))
+                .transpose()?;
+            let school = schools
+                .get(student.school.index_usize())
+                .map_or("", String::as_str);
+            writer.write(&student, school, placement.as_ref())?;
+            count += 1;
+        }
+        writer.finish()?;
+        Ok(count)
     }
 
     /// One student's card as `service` sees it at `at` (now if `None`). The student must be in
@@ -1105,11 +1179,7 @@ impl Store {
     }
 
     /// Builds cards from the records in redb, masking personal data by status.
-    fn cards(
-        &self,
-        service: ServiceId,
-        picked: Vec<(StudentId, Status, bool)>,
-    ) -> Result<Vec<StudentCard>> {
+    fn cards(&self, service: ServiceId, picked: Vec<Picked>) -> Result<Vec<StudentCard>> {
         let txn = self.db.begin_read()?;
         let students = txn.open_table(STUDENTS)?;
         let placements = txn.open_table(PLACEMENTS)?;

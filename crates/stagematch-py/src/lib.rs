@@ -1024,6 +1024,62 @@ impl Store {
         })
     }
 
+    /// Writes a service's tab, filtered and sorted, to a CSV file that Excel opens (UTF-8
+    /// with BOM, `;`, DD/MM/YYYY); personal data only where the service may see it. Returns
+    /// the number of students written.
+    #[pyo3(signature = (
+        service, path, tab="open", at=None, name=None, provinces=None, school=None,
+        postcode=None, transport=None, track=None, sort="default", delimiter=";"
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn export_csv(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        path: PathBuf,
+        tab: &str,
+        at: Option<&Bound<'_, PyAny>>,
+        name: Option<String>,
+        provinces: Option<&Bound<'_, PyAny>>,
+        school: Option<String>,
+        postcode: Option<String>,
+        transport: Option<&Bound<'_, PyAny>>,
+        track: Option<String>,
+        sort: &str,
+        delimiter: &str,
+    ) -> PyResult<usize> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let delimiter = match delimiter {
+            ";" => b';',
+            "," => b',',
+            other => {
+                let value = other.into_pyobject(py)?.into_any();
+                return Err(invalid(py, "delimiter", &value, "must be ; or ,"));
+            }
+        };
+        let query = sm::Query {
+            tab: parse(py, tab)?,
+            name,
+            provinces: codes(py, "provinces", provinces)?,
+            school,
+            postcode,
+            transport: codes(py, "transport", transport)?,
+            track: track.map(|t| parse(py, &t)).transpose()?,
+            sort: parse(py, sort)?,
+            ..sm::Query::default()
+        };
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        let options = sm::csv::ExportOptions {
+            delimiter,
+            bom: true,
+        };
+        detached(py, move || {
+            let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            store.export_tab(service, &query, at, &options, file)
+        })
+    }
+
     /// One student's card as `service` sees it.
     #[pyo3(signature = (service, student, at=None))]
     fn student(

@@ -370,3 +370,24 @@ def test_import_students_all_or_nothing(season: Season, tmp_path) -> None:
     assert season.store.student_count() == 2
     with pytest.raises(FileNotFoundError):
         season.store.import_students(tmp_path / "missing.csv", season.school)
+
+
+def test_export_csv_for_excel(season: Season, tmp_path) -> None:
+    c = cast(season)
+    t = at(9, 22)
+    season.store.decide(season.antwerp, c["own"], "accepted", contact=season.antwerp_contact, at=t)
+    path = tmp_path / "open.csv"
+    n = season.store.export_csv(season.limburg, path, at=t, sort="-name", provinces=["VAN"])
+    assert n == 2
+    text = path.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].startswith("first_name;last_name;track;")
+    assert [line.split(";")[1] for line in lines[1:]] == ["Dierckx", "Claes"]
+    assert "85.07.30" not in text and "06/10/2025-31/10/2025" in text
+
+    accepted = tmp_path / "accepted.csv"
+    assert season.store.export_csv(season.antwerp, accepted, tab="accepted", at=t) == 1
+    assert "85.07.30-033.28" in accepted.read_text(encoding="utf-8-sig")
+    with pytest.raises(sm.ValidationError) as info:
+        season.store.export_csv(season.antwerp, accepted, delimiter="|")
+    assert info.value.field == "delimiter"

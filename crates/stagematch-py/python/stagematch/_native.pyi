@@ -245,6 +245,21 @@ class Store:
         offset: int = 0,
         limit: int = 50,
     ) -> Page: ...
+    def export_csv(
+        self,
+        service: str,
+        path: str | os.PathLike[str],
+        tab: str = "open",
+        at: _Moment = None,
+        name: str | None = None,
+        provinces: str | Sequence[str] | None = None,
+        school: str | None = None,
+        postcode: str | None = None,
+        transport: str | Sequence[str] | None = None,
+        track: str | None = None,
+        sort: str = "default",
+        delimiter: str = ";",
+    ) -> int: ...
     def student(self, service: str, student: str, at: _Moment = None) -> StudentCard: ...
     def decide(
         self,
