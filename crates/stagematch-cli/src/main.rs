@@ -1,87 +1,373 @@
 //! `stagematch`: the program that runs a placement season from the command line.
 //!
-//! This first version offers `init` and `phase`; milestone M3 brings every command of the
-//! API (demo, import, students, decide, export, stats) with clap. A wrong argument or a
-//! failure prints one line naming the problem and exits with status 2 (usage) or 1 (error).
+//! Every command opens the store given as `DB`, does one thing, and prints its result. A
+//! wrong argument prints clap's usage message and exits with status 2; a refused operation
+//! (bad input, an unknown name, a student already placed) prints one line naming the
+//! problem, exits with status 1, and leaves the store as it was. The `demo` command arrives
+//! later in milestone M3.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use stagematch_core::{Store, parse_moment};
+use clap::{Args, Parser, Subcommand};
+use stagematch_core::csv::ExportOptions;
+use stagematch_core::{
+    Decision, Error, NewContact, Province, Query, Sort, Status, Store, Tab, parse_moment,
+};
 
-const USAGE: &str = "\
-usage:
-  stagematch init DB                 create a season store (default 2025-2026 calendar)
-  stagematch phase DB [--at MOMENT]  print the phase of the season at MOMENT (default: now)
+/// Placement matching for Flemish home-care services (stagematching gezinszorg).
+#[derive(Parser)]
+#[command(name = "stagematch", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-MOMENT is YYYY-MM-DD HH:MM in Brussels time, or ISO 8601 with an offset.";
+#[derive(Subcommand)]
+enum Command {
+    /// Create a season store with the default 2025-2026 calendar.
+    Init {
+        /// The store file to create.
+        db: PathBuf,
+    },
+    /// Print the phase of the season (closed, round1, round2, round3, open).
+    Phase {
+        /// The store file.
+        db: PathBuf,
+        /// YYYY-MM-DD HH:MM in Brussels time, or ISO 8601 with an offset (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Add a home-care service (dienst) with its province.
+    AddService {
+        /// The store file.
+        db: PathBuf,
+        /// The service's name, unique in the store.
+        name: String,
+        /// Its province: an ISO code (VAN, VOV, ...) or a Dutch, French or English name.
+        #[arg(long)]
+        province: String,
+    },
+    /// Add a school.
+    AddSchool {
+        /// The store file.
+        db: PathBuf,
+        /// The school's name, unique in the store.
+        name: String,
+    },
+    /// Add a contact person (contactpersoon stageplaats) to a service.
+    AddContact {
+        /// The store file.
+        db: PathBuf,
+        /// The service's name or id.
+        #[arg(long)]
+        service: String,
+        /// The contact person's name.
+        #[arg(long)]
+        name: String,
+        /// Phone number.
+        #[arg(long)]
+        phone: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Import a school's students from CSV: every row or none.
+    Import {
+        /// The store file.
+        db: PathBuf,
+        /// The school's name or id.
+        #[arg(long)]
+        school: String,
+        /// The CSV file (see API.md for its columns).
+        file: PathBuf,
+        /// The registration moment (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// List a service's tab, one student a line, the id first.
+    Students {
+        /// The store file.
+        db: PathBuf,
+        /// The service's name or id.
+        #[arg(long)]
+        service: String,
+        #[command(flatten)]
+        view: View,
+        /// How many students to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// How many students to list at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Record a service's decision about a student.
+    Decide {
+        /// The store file.
+        db: PathBuf,
+        /// The service's name or id.
+        #[arg(long)]
+        service: String,
+        /// The student's id (stu-12).
+        student: String,
+        /// The new status (accepted, not_accepted, invited, ... or the Dutch words).
+        status: String,
+        /// For an accept: the contact person's name or id.
+        #[arg(long)]
+        contact: Option<String>,
+        /// The moment of the decision (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Export a service's tab to CSV for Excel (UTF-8 with BOM, ';', DD/MM/YYYY).
+    Export {
+        /// The store file.
+        db: PathBuf,
+        /// The service's name or id.
+        #[arg(long)]
+        service: String,
+        /// The CSV file to write.
+        out: PathBuf,
+        #[command(flatten)]
+        view: View,
+    },
+    /// Print the round statistics.
+    Stats {
+        /// The store file.
+        db: PathBuf,
+        /// Statistics as of this moment (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+}
+
+/// Which tab, which filters, which order, at which moment.
+#[derive(Args)]
+struct View {
+    /// open or accepted.
+    #[arg(long, default_value = "open")]
+    tab: String,
+    /// The moment (default: now).
+    #[arg(long)]
+    at: Option<String>,
+    /// A substring of the first or last name (ignoring case and accents).
+    #[arg(long)]
+    name: Option<String>,
+    /// A province the student lives in (repeat for several).
+    #[arg(long = "province")]
+    provinces: Vec<String>,
+    /// A substring of the school's name.
+    #[arg(long)]
+    school: Option<String>,
+    /// A postcode, or its first digits.
+    #[arg(long)]
+    postcode: Option<String>,
+    /// A means of transport the student has (repeat for any of several).
+    #[arg(long = "transport")]
+    transport: Vec<String>,
+    /// secondary, adult or dual.
+    #[arg(long)]
+    track: Option<String>,
+    /// default, name, -name, postcode or -registered.
+    #[arg(long, default_value = "default", allow_hyphen_values = true)]
+    sort: String,
+}
+
+impl View {
+    fn query(&self) -> Result<Query, Error> {
+        Ok(Query {
+            tab: self.tab.parse::<Tab>()?,
+            name: self.name.clone(),
+            provinces: self
+                .provinces
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<_, _>>()?,
+            school: self.school.clone(),
+            postcode: self.postcode.clone(),
+            transport: self
+                .transport
+                .iter()
+                .map(|t| t.parse())
+                .collect::<Result<_, _>>()?,
+            track: self.track.as_deref().map(str::parse).transpose()?,
+            sort: self.sort.parse::<Sort>()?,
+            ..Query::default()
+        })
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(out) => {
-            println!("{out}");
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::ImportFailed { errors }) => {
+            eprintln!("stagematch: the import was refused, nothing was stored:");
+            for e in &errors {
+                eprintln!("  {e}");
+            }
+            ExitCode::from(1)
         }
-        Err(Failure::Usage(msg)) => {
-            eprintln!("stagematch: {msg}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Error(e)) => {
+        Err(e) => {
             eprintln!("stagematch: {e}");
             ExitCode::from(1)
         }
     }
 }
 
-enum Failure {
-    Usage(String),
-    Error(stagematch_core::Error),
+fn moment(at: &Option<String>) -> Result<Option<DateTime<Utc>>, Error> {
+    at.as_deref().map(parse_moment).transpose()
 }
 
-impl From<stagematch_core::Error> for Failure {
-    fn from(e: stagematch_core::Error) -> Self {
-        Failure::Error(e)
+/// Opens an existing store; only `init` creates one.
+fn existing(db: &Path) -> Result<Store, Error> {
+    if !db.exists() {
+        return Err(Error::NotFound {
+            what: "store",
+            id: db.display().to_string(),
+        });
     }
+    Store::open(db)
 }
 
-fn run(args: &[String]) -> Result<String, Failure> {
-    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match strs.as_slice() {
-        ["--help" | "-h" | "help"] => Ok(USAGE.to_owned()),
-        ["--version" | "-V"] => Ok(format!("stagematch {}", env!("CARGO_PKG_VERSION"))),
-        ["init", db] => {
-            let store = Store::open(db)?;
-            Ok(format!(
-                "created {db} (format {}, phase now {})",
-                stagematch_core::FORMAT_VERSION,
-                store.phase(None)
-            ))
-        }
-        ["phase", db, rest @ ..] => {
-            let at = moment_arg(rest)?;
-            if !std::path::Path::new(db).exists() {
-                return Err(Failure::Error(stagematch_core::Error::NotFound {
-                    what: "store",
-                    id: (*db).to_owned(),
-                }));
+fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Init { db } => {
+            if db.exists() {
+                return Err(Error::Validation {
+                    field: "DB".into(),
+                    value: db.display().to_string(),
+                    reason: "exists already".into(),
+                });
             }
-            Ok(Store::open(db)?.phase(at).code().to_owned())
+            let store = Store::open(&db)?;
+            println!("created {} (phase now {})", db.display(), store.phase(None));
         }
-        [] => Err(Failure::Usage("no command given".into())),
-        [cmd, ..] => Err(Failure::Usage(format!(
-            "unknown command or wrong arguments: {cmd}"
-        ))),
+        Command::Phase { db, at } => println!("{}", existing(&db)?.phase(moment(&at)?)),
+        Command::AddService { db, name, province } => {
+            let province: Province = province.parse()?;
+            println!("{}", existing(&db)?.add_service(&name, province)?);
+        }
+        Command::AddSchool { db, name } => println!("{}", existing(&db)?.add_school(&name)?),
+        Command::AddContact {
+            db,
+            service,
+            name,
+            phone,
+            email,
+        } => {
+            let store = existing(&db)?;
+            let svc = store.find_service(&service)?.id;
+            println!(
+                "{}",
+                store.add_contact(svc, &NewContact::new(name, phone, email))?
+            );
+        }
+        Command::Import {
+            db,
+            school,
+            file,
+            at,
+        } => {
+            let store = existing(&db)?;
+            let school = store.find_school(&school)?.id;
+            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
+            let ids = store.import_students(input, school, moment(&at)?)?;
+            println!("imported {} students", ids.len());
+        }
+        Command::Students {
+            db,
+            service,
+            view,
+            offset,
+            limit,
+        } => {
+            let store = existing(&db)?;
+            let svc = store.find_service(&service)?.id;
+            let query = Query {
+                offset,
+                limit,
+                ..view.query()?
+            };
+            let page = store.students(svc, &query, moment(&view.at)?)?;
+            for c in &page.rows {
+                println!(
+                    "{}\t{}, {}\t{} {} ({})\t{}\t{}",
+                    c.id,
+                    c.last_name,
+                    c.first_name,
+                    c.postcode,
+                    c.city,
+                    c.province,
+                    c.track,
+                    c.status
+                );
+            }
+            eprintln!("{} of {} students", page.rows.len(), page.total);
+        }
+        Command::Decide {
+            db,
+            service,
+            student,
+            status,
+            contact,
+            at,
+        } => {
+            let store = existing(&db)?;
+            let svc = store.find_service(&service)?.id;
+            let status: Status = status.parse()?;
+            let mut decision = Decision::new(status);
+            if let Some(name) = contact {
+                let found = store.contacts(svc)?.into_iter().find(|c| {
+                    c.id.to_string() == name
+                        || stagematch_core::fold(&c.name) == stagematch_core::fold(&name)
+                });
+                let found = found.ok_or(Error::NotFound {
+                    what: "contact",
+                    id: name,
+                })?;
+                decision.contact = Some(found.id);
+            }
+            store.decide(svc, student.parse()?, &decision, moment(&at)?)?;
+            println!("{student}: {status}");
+        }
+        Command::Export {
+            db,
+            service,
+            out,
+            view,
+        } => {
+            let store = existing(&db)?;
+            let svc = store.find_service(&service)?.id;
+            let query = view.query()?;
+            let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+            let n = store.export_tab(
+                svc,
+                &query,
+                moment(&view.at)?,
+                &ExportOptions::default(),
+                file,
+            )?;
+            println!("wrote {n} students to {}", out.display());
+        }
+        Command::Stats { db, at } => {
+            let store = existing(&db)?;
+            let names: Vec<String> = store.services().into_iter().map(|s| s.name).collect();
+            println!("phase\tprovince\ttrack\tservice\topen\tinvited\taccepted\tmedian_days");
+            for r in store.round_stats(moment(&at)?) {
+                let name = names
+                    .get(r.service.get() as usize - 1)
+                    .map_or("", String::as_str);
+                let median = r
+                    .median_days_to_accept
+                    .map_or(String::new(), |d| format!("{d:.1}"));
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.phase, r.province, r.track, name, r.open, r.invited, r.accepted, median
+                );
+            }
+        }
     }
-}
-
-fn moment_arg(rest: &[&str]) -> Result<Option<DateTime<Utc>>, Failure> {
-    match rest {
-        [] => Ok(None),
-        ["--at", m] => Ok(Some(parse_moment(m)?)),
-        other => Err(Failure::Usage(format!(
-            "unexpected arguments: {}",
-            other.join(" ")
-        ))),
-    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
-//! The program's exit codes and messages.
+//! The program end to end: every command, its exit codes and its messages.
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
 use std::process::Command;
 
 fn stagematch(args: &[&str]) -> (i32, String, String) {
@@ -15,49 +16,224 @@ fn stagematch(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn init_then_phase() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.redb");
-    let db = db.to_str().unwrap();
-    let (code, out, _) = stagematch(&["init", db]);
-    assert_eq!(code, 0);
-    assert!(out.contains("created"));
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = stagematch(args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    out
+}
+
+const CSV: &str = "voornaam;achternaam;type;straat;postcode;gemeente;vervoer;periodes;\
+                   uren_per_week;totaal_uren;vorm;voorkeursdienst\n\
+                   Lotte;De Smet;secundair;Veldstraat 5;2000;Antwerpen;fiets;\
+                   06/10/2025-31/10/2025;18;72;blok;Familiezorg\n\
+                   Jan;Peeters;cvo;Markt 1;3500;Hasselt;auto;2025-10-06/2025-10-31;19,5;80;blok;\n";
+
+fn season(dir: &Path) -> String {
+    let db = dir.join("s.redb");
+    let db = db.to_str().unwrap().to_owned();
+    assert!(ok(&["init", &db]).contains("created"));
     assert_eq!(
-        stagematch(&["phase", db, "--at", "2025-09-19 12:00"])
-            .1
-            .trim(),
+        ok(&["add-service", &db, "Familiezorg", "--province", "Antwerpen"]).trim(),
+        "svc-1"
+    );
+    assert_eq!(
+        ok(&["add-service", &db, "Thuiszorg", "--province", "VLI"]).trim(),
+        "svc-2"
+    );
+    ok(&["add-school", &db, "Sint-Jozef"]);
+    ok(&[
+        "add-contact",
+        &db,
+        "--service",
+        "familiezorg",
+        "--name",
+        "Els",
+        "--phone",
+        "03 111 22 33",
+        "--email",
+        "e@f.be",
+    ]);
+    ok(&[
+        "add-contact",
+        &db,
+        "--service",
+        "Thuiszorg",
+        "--name",
+        "Jef",
+        "--phone",
+        "011 22 33 44",
+        "--email",
+        "j@t.be",
+    ]);
+    let csv = dir.join("leerlingen.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let out = ok(&[
+        "import",
+        &db,
+        "--school",
+        "Sint-Jozef",
+        csv.to_str().unwrap(),
+        "--at",
+        "2025-06-02 10:00",
+    ]);
+    assert_eq!(out.trim(), "imported 2 students");
+    db
+}
+
+#[test]
+fn a_season_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = season(dir.path());
+
+    assert_eq!(
+        ok(&["phase", &db, "--at", "2025-09-19 12:00"]).trim(),
         "round3"
     );
-    assert_eq!(
-        stagematch(&["phase", db, "--at", "2025-09-19 11:59"])
-            .1
-            .trim(),
-        "round2"
+    let round1 = ok(&[
+        "students",
+        &db,
+        "--service",
+        "Familiezorg",
+        "--at",
+        "2025-07-01 10:00",
+    ]);
+    assert_eq!(round1.lines().count(), 1);
+    assert!(
+        round1.starts_with("stu-1\tDe Smet, Lotte\t2000 Antwerpen (VAN)\tsecondary\tundecided")
     );
+
+    let round3 = ok(&[
+        "students",
+        &db,
+        "--service",
+        "svc-2",
+        "--at",
+        "2025-09-22 10:00",
+        "--sort",
+        "-name",
+    ]);
+    let ids: Vec<&str> = round3
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["stu-2", "stu-1"]);
+
+    let out = ok(&[
+        "decide",
+        &db,
+        "--service",
+        "Thuiszorg",
+        "stu-1",
+        "aanvaard",
+        "--contact",
+        "jef",
+        "--at",
+        "2025-09-22 10:05",
+    ]);
+    assert_eq!(out.trim(), "stu-1: accepted");
+    let (code, _, err) = stagematch(&[
+        "decide",
+        &db,
+        "--service",
+        "Familiezorg",
+        "stu-1",
+        "accepted",
+        "--contact",
+        "Els",
+        "--at",
+        "2025-09-22 10:06",
+    ]);
+    assert_eq!(code, 1);
     assert_eq!(
-        stagematch(&["phase", db, "--at", "2025-06-30T10:00:00Z"])
-            .1
-            .trim(),
-        "round1"
+        err.trim(),
+        "stagematch: student stu-1 is already placed with service svc-2"
+    );
+
+    let out_csv = dir.path().join("accepted.csv");
+    let out = ok(&[
+        "export",
+        &db,
+        "--service",
+        "Thuiszorg",
+        out_csv.to_str().unwrap(),
+        "--tab",
+        "accepted",
+        "--at",
+        "2025-09-23 10:00",
+    ]);
+    assert!(out.contains("wrote 1 students"));
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    assert!(text.starts_with('\u{feff}') && text.contains(";accepted;con-2;"));
+
+    let stats = ok(&["stats", &db, "--at", "2025-10-08 12:00"]);
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.starts_with("round3\tVAN\tsecondary\tThuiszorg\t") && l.contains("\t1\t")),
+        "{stats}"
     );
 }
 
 #[test]
-fn wrong_arguments_print_one_clear_line_and_fail() {
+fn wrong_arguments_and_refusals_exit_non_zero_and_change_nothing() {
     let (code, _, err) = stagematch(&["frobnicate"]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("stagematch: unknown command"), "{err}");
+    assert!(err.contains("unrecognized subcommand"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.redb");
-    let db = db.to_str().unwrap();
-    stagematch(&["init", db]);
-    let (code, _, err) = stagematch(&["phase", db, "--at", "tomorrow"]);
+    let db = season(dir.path());
+    let (code, _, err) = stagematch(&["phase", &db, "--at", "tomorrow"]);
     assert_eq!(code, 1);
-    assert!(err.contains("at: must be YYYY-MM-DD HH:MM"), "{err}");
+    assert!(
+        err.starts_with("stagematch: at: must be YYYY-MM-DD HH:MM"),
+        "{err}"
+    );
 
     let (code, _, err) = stagematch(&["phase", "/nonexistent/x.redb"]);
     assert_eq!(code, 1);
     assert!(err.contains("does not exist"), "{err}");
+
+    let (code, _, err) = stagematch(&["add-service", &db, "X", "--province", "Atlantis"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("stagematch: province: is not a Belgian province"),
+        "{err}"
+    );
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, CSV.replace(";2000;", ";0999;")).unwrap();
+    let (code, _, err) = stagematch(&[
+        "import",
+        &db,
+        "--school",
+        "Sint-Jozef",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 2, column postcode"), "{err}");
+    let all = ok(&[
+        "students",
+        &db,
+        "--service",
+        "svc-1",
+        "--at",
+        "2025-09-22 10:00",
+    ]);
+    assert_eq!(all.lines().count(), 2);
+
+    let (code, _, err) = stagematch(&["init", &db]);
+    assert_eq!(code, 1);
+    assert!(err.contains("exists already"), "{err}");
+    let (_, help, _) = stagematch(&["--help"]);
+    for command in [
+        "init",
+        "add-service",
+        "import",
+        "students",
+        "decide",
+        "export",
+        "stats",
+    ] {
+        assert!(help.contains(command), "{command}");
+    }
 }
