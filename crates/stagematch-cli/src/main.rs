@@ -3,8 +3,10 @@
 //! Every command opens the store given as `DB`, does one thing, and prints its result. A
 //! wrong argument prints clap's usage message and exits with status 2; a refused operation
 //! (bad input, an unknown name, a student already placed) prints one line naming the
-//! problem, exits with status 1, and leaves the store as it was. The `demo` command arrives
-//! later in milestone M3.
+//! problem, exits with status 1, and leaves the store as it was. `demo` plays a synthetic
+//! season (see the `demo` module).
+
+mod demo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +28,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play a synthetic season on an embedded store and print it round by round.
+    Demo {
+        /// How many students (up to 1 000 000; each decision is one durable transaction).
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        students: u64,
+        /// The seed of the synthetic cohort: the same seed plays the same season.
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+        /// Where to write the store (default: stagematch-demo.redb here, replaced if present).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Also write an HTML report with charts to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Create a season store with the default 2025-2026 calendar.
     Init {
         /// The store file to create.
@@ -233,6 +250,44 @@ fn existing(db: &Path) -> Result<Store, Error> {
 
 fn run(command: Command) -> Result<(), Error> {
     match command {
+        Command::Demo {
+            students,
+            seed,
+            db,
+            report,
+        } => {
+            let db = match db {
+                Some(path) if path.exists() => {
+                    return Err(Error::Validation {
+                        field: "db".into(),
+                        value: path.display().to_string(),
+                        reason: "exists already; the demo writes a new store".into(),
+                    });
+                }
+                Some(path) => path,
+                None => {
+                    let path = PathBuf::from("stagematch-demo.redb");
+                    if path.exists() {
+                        std::fs::remove_file(&path)?;
+                    }
+                    path
+                }
+            };
+            let store = Store::open(&db)?;
+            let outcome = demo::play(&store, students as usize, seed)?;
+            println!(
+                "placed {} of {} students ({:.1} %); {} accepts lost a race",
+                outcome.placed,
+                outcome.students,
+                100.0 * outcome.placed as f64 / outcome.students as f64,
+                outcome.races_lost
+            );
+            println!("the store was written to {}", db.display());
+            if let Some(path) = report {
+                demo::report(&path, &outcome, &db)?;
+                println!("the report was written to {}", path.display());
+            }
+        }
         Command::Init { db } => {
             if db.exists() {
                 return Err(Error::Validation {

@@ -237,3 +237,58 @@ fn wrong_arguments_and_refusals_exit_non_zero_and_change_nothing() {
         assert!(help.contains(command), "{command}");
     }
 }
+
+#[test]
+fn the_demo_plays_a_small_season_and_writes_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.redb");
+    let html = dir.path().join("demo.html");
+    let args = [
+        "demo",
+        "--students",
+        "400",
+        "--seed",
+        "7",
+        "--db",
+        db.to_str().unwrap(),
+        "--report",
+        html.to_str().unwrap(),
+    ];
+    let out = ok(&args);
+    assert!(out.contains("registered 400 students"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("round 3, day 1") && l.contains("round3")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("the store was written to {}", db.display())));
+    let report = std::fs::read_to_string(&html).unwrap();
+    assert!(report.contains("<svg") && report.contains("400 students"));
+
+    // The same seed gives the same cohort and the same choices until services race (who
+    // wins a race depends on the threads); an existing --db is refused.
+    let again = dir.path().join("again.redb");
+    let out2 = ok(&[
+        "demo",
+        "--students",
+        "400",
+        "--seed",
+        "7",
+        "--db",
+        again.to_str().unwrap(),
+    ]);
+    let first_lines = |o: &str| o.lines().take(2).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(first_lines(&out), first_lines(&out2));
+    let placed = |o: &str| {
+        o.lines()
+            .find(|l| l.starts_with("placed"))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(placed(&out2).contains("of 400 students"));
+    let (code, _, err) = stagematch(&["demo", "--students", "400", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("exists already"), "{err}");
+    let (code, _, _) = stagematch(&["demo", "--students", "0"]);
+    assert_eq!(code, 2);
+}
