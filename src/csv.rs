@@ -168,6 +168,11 @@ pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
         Err(_) => return Err(header_error("", "", "the header is not valid UTF-8 CSV")),
     }
 
+    if header.len() == 1 && header.get(0).is_some_and(|h| h.contains(['\t', '|'])) {
+        let shown: String = header.get(0).unwrap_or("").chars().take(60).collect();
+        return Err(header_error("", &shown, "the separator must be ; or ,"));
+    }
+
     let mut columns = Vec::new();
     for (i, raw) in header.iter().enumerate() {
         let name = if i == 0 {

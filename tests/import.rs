@@ -125,3 +125,198 @@ fn encodings_and_headers() {
     ));
     assert_eq!(s.store.student_count(), 0);
 }
+
+/// Twenty-odd malformed files: each refused with the right line, and nothing stored.
+#[test]
+fn malformed_files_are_refused_with_the_right_line() {
+    let good = row("Goed", "2000", "");
+    let cases: Vec<(&str, Vec<u8>, u64, &str)> = vec![
+        ("empty file", Vec::new(), 1, ""),
+        (
+            "header only, unknown column",
+            format!("{HEADER};schoenmaat\n").into_bytes(),
+            1,
+            "schoenmaat",
+        ),
+        (
+            "missing required column",
+            HEADER.replace(";form", "").into_bytes(),
+            1,
+            "form",
+        ),
+        (
+            "repeated column",
+            format!("{HEADER};voornaam\n").into_bytes(),
+            1,
+            "voornaam",
+        ),
+        (
+            "tab separated",
+            HEADER.replace(';', "\t").into_bytes(),
+            1,
+            "",
+        ),
+        (
+            "truncated row",
+            format!("{HEADER}\n{good}\nNoor;Kort;secondary\n").into_bytes(),
+            3,
+            "",
+        ),
+        (
+            "extra field",
+            format!("{HEADER}\n{good};extra\n").into_bytes(),
+            2,
+            "",
+        ),
+        (
+            "bad postcode",
+            format!("{HEADER}\n{}\n", row("A", "10000", "")).into_bytes(),
+            2,
+            "postcode",
+        ),
+        (
+            "postcode with prefix",
+            format!("{HEADER}\n{}\n", row("A", "B-1000", "")).into_bytes(),
+            2,
+            "postcode",
+        ),
+        (
+            "unknown track",
+            format!("{HEADER}\n{}\n", good.replace("secondary", "circus")).into_bytes(),
+            2,
+            "track",
+        ),
+        (
+            "unknown transport",
+            format!("{HEADER}\n{}\n", good.replace("bike|", "jetpack|")).into_bytes(),
+            2,
+            "transport",
+        ),
+        (
+            "overlapping periods",
+            format!(
+                "{HEADER}\n{}\n",
+                good.replace("2025-12-01/2025-12-19", "2025-10-20/2025-11-02")
+            )
+            .into_bytes(),
+            2,
+            "periods",
+        ),
+        (
+            "period ending before it starts",
+            format!(
+                "{HEADER}\n{}\n",
+                good.replace("06/10/2025-31/10/2025", "31/10/2025-06/10/2025")
+            )
+            .into_bytes(),
+            2,
+            "periods",
+        ),
+        (
+            "impossible date",
+            format!("{HEADER}\n{}\n", good.replace("31/10/2025", "31/02/2025")).into_bytes(),
+            2,
+            "periods",
+        ),
+        (
+            "hours not a number",
+            format!("{HEADER}\n{}\n", good.replace(";16;", ";veel;")).into_bytes(),
+            2,
+            "hours_per_week",
+        ),
+        (
+            "too many hours a week",
+            format!("{HEADER}\n{}\n", good.replace(";16;", ";61;")).into_bytes(),
+            2,
+            "hours_per_week",
+        ),
+        (
+            "wrong check digits",
+            format!("{HEADER}\n{}\n", good.replace("033.28", "033.27")).into_bytes(),
+            2,
+            "national_number",
+        ),
+        (
+            "wrong century",
+            format!(
+                "{HEADER}\n{}\n",
+                good.replace("85.07.30-033.28", "00022900178")
+            )
+            .into_bytes(),
+            2,
+            "national_number",
+        ),
+        (
+            "bis month out of range",
+            format!("{HEADER}\n{}\n", good.replace("85.07.30", "85.67.30")).into_bytes(),
+            2,
+            "national_number",
+        ),
+        (
+            "empty first name",
+            format!("{HEADER}\n{}\n", good.replacen("Noor", "", 1)).into_bytes(),
+            2,
+            "first_name",
+        ),
+        (
+            "control character",
+            format!(
+                "{HEADER}\n{}\n",
+                good.replace("Kerkstraat", "Kerk\u{7}straat")
+            )
+            .into_bytes(),
+            2,
+            "street",
+        ),
+        (
+            "huge field",
+            format!("{HEADER}\n{}\n", good.replace("Gent", &"G".repeat(5000))).into_bytes(),
+            2,
+            "city",
+        ),
+        (
+            "unknown preferred service",
+            format!("{HEADER}\n{}\n", row("A", "2000", "Nergens")).into_bytes(),
+            2,
+            "preferred_service",
+        ),
+        (
+            "latin-1 bytes",
+            {
+                let mut b = format!("{HEADER}\n").into_bytes();
+                b.extend(good.replace("Noor", "No\u{0}r").into_bytes());
+                let i = b.iter().position(|x| *x == 0).unwrap();
+                b[i] = 0xF6;
+                b
+            },
+            2,
+            "",
+        ),
+        (
+            "bad row after good rows",
+            format!("{HEADER}\n{good}\n{good}\n{}\n", row("A", "0999", "")).into_bytes(),
+            4,
+            "postcode",
+        ),
+    ];
+    assert!(cases.len() >= 20);
+
+    for (what, bytes, line, column) in cases {
+        let s = season();
+        let err = s
+            .store
+            .import_students(bytes.as_slice(), s.school, at(6, 2, 10, 0))
+            .unwrap_err();
+        let Error::ImportFailed { errors } = err else {
+            panic!("{what}: {err:?}")
+        };
+        assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+        assert_eq!(
+            (errors[0].line, errors[0].column.as_str()),
+            (line, column),
+            "{what}: {errors:?}"
+        );
+        assert!(!errors[0].reason.is_empty(), "{what}");
+        assert_eq!(s.store.student_count(), 0, "{what}");
+    }
+}
