@@ -651,6 +651,71 @@ impl<W: Write> FullWriter<W> {
     }
 }
 
+/// Writes the coordinator's status counts: per student, service and status, how often it was
+/// chosen.
+pub fn write_status_counts<W: Write>(
+    rows: &[crate::decision::StatusCount],
+    options: &ExportOptions,
+    out: W,
+) -> Result<()> {
+    let mut csv = csv_writer(out, options)?;
+    csv.write_record(["student", "service", "status", "count"])
+        .map_err(csv_error)?;
+    for r in rows {
+        let record = [
+            r.student.to_string(),
+            r.service.to_string(),
+            r.status.to_string(),
+            r.count.to_string(),
+        ];
+        csv.write_record(&record).map_err(csv_error)?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+/// Writes round statistics, one row per phase, province, track and service.
+pub fn write_round_stats<W: Write>(
+    rows: &[crate::stats::RoundStat],
+    options: &ExportOptions,
+    out: W,
+) -> Result<()> {
+    let mut csv = csv_writer(out, options)?;
+    let header = [
+        "phase",
+        "province",
+        "track",
+        "service",
+        "open",
+        "invited",
+        "accepted",
+        "mean_days_to_accept",
+        "median_days_to_accept",
+    ];
+    csv.write_record(header).map_err(csv_error)?;
+    let days = |d: Option<f64>| {
+        d.map_or(String::new(), |d| {
+            number((d * 10.0).round() / 10.0, options.delimiter)
+        })
+    };
+    for r in rows {
+        let record = [
+            r.phase.to_string(),
+            r.province.to_string(),
+            r.track.to_string(),
+            r.service.to_string(),
+            r.open.to_string(),
+            r.invited.to_string(),
+            r.accepted.to_string(),
+            days(r.mean_days_to_accept),
+            days(r.median_days_to_accept),
+        ];
+        csv.write_record(&record).map_err(csv_error)?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,13 +149,19 @@ enum Command {
         #[command(flatten)]
         view: View,
     },
-    /// Print the round statistics.
+    /// Print the round statistics (or write them, and the status counts, as CSV).
     Stats {
         /// The store file.
         db: PathBuf,
         /// Statistics as of this moment (default: now).
         #[arg(long)]
         at: Option<String>,
+        /// Write the round statistics to this CSV file instead of printing them.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Also write the status counts (per student, service and status) to this CSV file.
+        #[arg(long)]
+        counts: Option<PathBuf>,
     },
 }
 
@@ -406,8 +412,30 @@ fn run(command: Command) -> Result<(), Error> {
             )?;
             println!("wrote {n} students to {}", out.display());
         }
-        Command::Stats { db, at } => {
+        Command::Stats {
+            db,
+            at,
+            csv,
+            counts,
+        } => {
             let store = existing(&db)?;
+            let options = ExportOptions::default();
+            if let Some(path) = counts {
+                let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                stagematch_core::csv::write_status_counts(&store.status_counts()?, &options, file)?;
+                println!("wrote the status counts to {}", path.display());
+            }
+            if let Some(path) = csv {
+                let rows = store.round_stats(moment(&at)?);
+                let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                stagematch_core::csv::write_round_stats(&rows, &options, file)?;
+                println!(
+                    "wrote {} rows of round statistics to {}",
+                    rows.len(),
+                    path.display()
+                );
+                return Ok(());
+            }
             let names: Vec<String> = store.services().into_iter().map(|s| s.name).collect();
             println!("phase\tprovince\ttrack\tservice\topen\tinvited\taccepted\tmedian_days");
             for r in store.round_stats(moment(&at)?) {

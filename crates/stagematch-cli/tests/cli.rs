@@ -165,6 +165,33 @@ fn a_season_from_the_command_line() {
     let text = std::fs::read_to_string(&out_csv).unwrap();
     assert!(text.starts_with('\u{feff}') && text.contains(";accepted;con-2;"));
 
+    let (stats_csv, counts_csv) = (dir.path().join("stats.csv"), dir.path().join("counts.csv"));
+    let out = ok(&[
+        "stats",
+        &db,
+        "--at",
+        "2025-10-08 12:00",
+        "--csv",
+        stats_csv.to_str().unwrap(),
+        "--counts",
+        counts_csv.to_str().unwrap(),
+    ]);
+    assert!(out.contains("wrote the status counts"), "{out}");
+    let counts = std::fs::read_to_string(&counts_csv).unwrap();
+    assert_eq!(
+        counts
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .collect::<Vec<_>>(),
+        ["student;service;status;count", "stu-1;svc-2;accepted;1"]
+    );
+    let rows = std::fs::read_to_string(&stats_csv).unwrap();
+    assert!(
+        rows.lines()
+            .any(|l| l.starts_with("round3;VAN;secondary;svc-2;")),
+        "{rows}"
+    );
+
     let stats = ok(&["stats", &db, "--at", "2025-10-08 12:00"]);
     assert!(
         stats
