@@ -493,6 +493,39 @@ const STUDENT_COLUMNS: [&str; 20] = [
     "remarks",
 ];
 
+/// The cells of [`STUDENT_COLUMNS`] for one student, as the import reads them back.
+fn student_cells(d: &StudentData, delimiter: u8) -> Vec<String> {
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    let sup = d.supervisor.clone().unwrap_or_default();
+    vec![
+        d.first_name.clone(),
+        d.last_name.clone(),
+        d.track.to_string(),
+        d.street.clone(),
+        d.postcode.to_string(),
+        d.city.clone(),
+        codes(&d.transport.to_vec()),
+        spans(&d.periods),
+        number(d.hours_per_week, delimiter),
+        number(d.total_hours, delimiter),
+        d.form.clone(),
+        codes(&d.days),
+        d.preferred_service
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        d.national_number
+            .as_ref()
+            .map(|n| n.formatted())
+            .unwrap_or_default(),
+        o(&d.email),
+        o(&d.phone),
+        o(&sup.name),
+        o(&sup.email),
+        o(&sup.phone),
+        o(&d.remarks),
+    ]
+}
+
 /// Writes a service's tab: the import's columns (personal data as the card shows it), then
 /// `id`, `school`, `registered_at`, and the service's own: `status`, `contact`,
 /// `accepted_periods`, `notes`.
@@ -524,35 +557,30 @@ impl<W: Write> TabWriter<W> {
 
     /// Writes one card.
     pub fn write(&mut self, c: &crate::store::StudentCard) -> Result<()> {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        let sup = c.supervisor.clone().unwrap_or_default();
+        // The card holds what the service may see; as student data it writes like any other.
+        let seen = StudentData {
+            track: c.track,
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            street: c.street.clone(),
+            postcode: c.postcode,
+            city: c.city.clone(),
+            transport: c.transport.iter().copied().collect(),
+            periods: c.periods.clone(),
+            hours_per_week: c.hours_per_week,
+            total_hours: c.total_hours,
+            form: c.form.clone(),
+            days: c.days.clone(),
+            preferred_service: c.preferred_service,
+            national_number: c.national_number.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            supervisor: c.supervisor.clone(),
+            remarks: c.remarks.clone(),
+        };
         let placement = c.placement.as_ref();
-        let record = [
-            c.first_name.clone(),
-            c.last_name.clone(),
-            c.track.to_string(),
-            c.street.clone(),
-            c.postcode.to_string(),
-            c.city.clone(),
-            codes(&c.transport),
-            spans(&c.periods),
-            number(c.hours_per_week, self.delimiter),
-            number(c.total_hours, self.delimiter),
-            c.form.clone(),
-            codes(&c.days),
-            c.preferred_service
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            c.national_number
-                .as_ref()
-                .map(|n| n.formatted())
-                .unwrap_or_default(),
-            o(&c.email),
-            o(&c.phone),
-            o(&sup.name),
-            o(&sup.email),
-            o(&sup.phone),
-            o(&c.remarks),
+        let mut record = student_cells(&seen, self.delimiter);
+        record.extend([
             c.id.to_string(),
             c.school_name.clone(),
             moment(c.registered_at),
@@ -560,7 +588,7 @@ impl<W: Write> TabWriter<W> {
             placement.map(|p| p.contact.to_string()).unwrap_or_default(),
             placement.map(|p| spans(&p.periods)).unwrap_or_default(),
             placement.and_then(|p| p.notes.clone()).unwrap_or_default(),
-        ];
+        ]);
         self.csv.write_record(&record).map_err(csv_error)
     }
 
@@ -605,42 +633,15 @@ impl<W: Write> FullWriter<W> {
         school: &str,
         placement: Option<&crate::decision::Placement>,
     ) -> Result<()> {
-        let o = |v: &Option<String>| v.clone().unwrap_or_default();
-        let d = &s.data;
-        let sup = d.supervisor.clone().unwrap_or_default();
-        let record = [
-            d.first_name.clone(),
-            d.last_name.clone(),
-            d.track.to_string(),
-            d.street.clone(),
-            d.postcode.to_string(),
-            d.city.clone(),
-            codes(&d.transport.to_vec()),
-            spans(&d.periods),
-            number(d.hours_per_week, self.delimiter),
-            number(d.total_hours, self.delimiter),
-            d.form.clone(),
-            codes(&d.days),
-            d.preferred_service
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            d.national_number
-                .as_ref()
-                .map(|n| n.formatted())
-                .unwrap_or_default(),
-            o(&d.email),
-            o(&d.phone),
-            o(&sup.name),
-            o(&sup.email),
-            o(&sup.phone),
-            o(&d.remarks),
+        let mut record = student_cells(&s.data, self.delimiter);
+        record.extend([
             s.id.to_string(),
             school.to_owned(),
             moment(s.registered_at()),
             placement.map(|p| p.service.to_string()).unwrap_or_default(),
             placement.map(|p| p.contact.to_string()).unwrap_or_default(),
             placement.map(|p| spans(&p.periods)).unwrap_or_default(),
-        ];
+        ]);
         self.csv.write_record(&record).map_err(csv_error)
     }
 
