@@ -48,11 +48,27 @@ macro_rules! code_enum {
             type Err = $crate::Error;
 
             fn from_str(s: &str) -> $crate::Result<Self> {
+                // The code as the API and our exports write it: no folding needed.
+                if let Some(v) = Self::ALL.iter().copied().find(|v| v.code() == s) {
+                    return Ok(v);
+                }
+
+                // Every alias's key, folded once per process.
+                static KEYS: std::sync::OnceLock<Vec<($name, String)>> =
+                    std::sync::OnceLock::new();
+                let keys = KEYS.get_or_init(|| {
+                    Self::ALL
+                        .iter()
+                        .flat_map(|v| {
+                            v.names().iter().map(|n| (*v, $crate::text::alias_key(n)))
+                        })
+                        .collect()
+                });
+
                 let key = $crate::text::alias_key(s);
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.names().iter().any(|n| $crate::text::alias_key(n) == key))
+                keys.iter()
+                    .find(|(_, k)| *k == key)
+                    .map(|(v, _)| *v)
                     .ok_or_else(|| {
                         let codes: Vec<&str> = Self::ALL.iter().map(|v| v.code()).collect();
                         $crate::Error::invalid(

@@ -10,6 +10,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 
+use ::csv::ByteRecord;
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result, RowError};
@@ -111,11 +112,25 @@ const REQUIRED: [Col; 11] = [
 
 /// The rows of a student CSV, one validated [`StudentData`] (or [`RowError`]) at a time.
 pub struct StudentRows<R: Read, F: Fn(&str) -> Option<ServiceId>> {
+    raw: RawRows<R>,
+    converter: RowConverter<F>,
+}
+
+/// The rows of a student CSV after its header, read but not converted.
+pub(crate) struct RawRows<R: Read> {
     reader: ::csv::Reader<BufReader<R>>,
+    record: ByteRecord,
+}
+
+/// Turns one raw row into a student: what [`StudentRows`] knows of the header. It holds no
+/// reader, so many threads can convert rows of one file at once.
+pub(crate) struct RowConverter<F> {
     columns: Vec<(Col, String)>,
     resolve_service: F,
-    record: ::csv::StringRecord,
 }
+
+/// A row as read from the file: its line and its fields, or why it could not be read.
+pub(crate) type RawRow = (u64, std::result::Result<ByteRecord, RowError>);
 
 /// Reads the header of a student CSV and returns the rows that follow.
 ///
@@ -213,10 +228,14 @@ pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
     }
 
     Ok(StudentRows {
-        reader,
-        columns,
-        resolve_service,
-        record: ::csv::StringRecord::new(),
+        raw: RawRows {
+            reader,
+            record: ByteRecord::new(),
+        },
+        converter: RowConverter {
+            columns,
+            resolve_service,
+        },
     })
 }
 
@@ -225,8 +244,24 @@ impl<R: Read, F: Fn(&str) -> Option<ServiceId>> Iterator for StudentRows<R, F> {
     type Item = (u64, std::result::Result<StudentData, RowError>);
 
     fn next(&mut self) -> Option<Self::Item> {
+        let (line, raw) = self.raw.next_raw()?;
+        let row = raw.and_then(|record| self.converter.convert(line, &record));
+        Some((line, row))
+    }
+}
+
+impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
+    /// The reader and the converter apart, so that one thread reads while others convert.
+    pub(crate) fn into_parts(self) -> (RawRows<R>, RowConverter<F>) {
+        (self.raw, self.converter)
+    }
+}
+
+impl<R: Read> RawRows<R> {
+    /// Reads the next row that is not blank, without converting it.
+    fn next_raw(&mut self) -> Option<RawRow> {
         loop {
-            let result = self.reader.read_record(&mut self.record);
+            let result = self.reader.read_byte_record(&mut self.record);
             let line = self
                 .record
                 .position()
@@ -235,36 +270,51 @@ impl<R: Read, F: Fn(&str) -> Option<ServiceId>> Iterator for StudentRows<R, F> {
                 Ok(false) => None,
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line());
-                    let reason = match e.kind() {
-                        ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-                        _ => format!("cannot be read as CSV: {e}"),
-                    };
                     Some((
                         line,
                         Err(RowError {
                             line,
                             column: String::new(),
                             value: String::new(),
-                            reason,
+                            reason: format!("cannot be read as CSV: {e}"),
                         }),
                     ))
                 }
-                Ok(true) if self.record.iter().all(|f| f.trim().is_empty()) => continue,
-                Ok(true) => Some((line, self.convert(line))),
+                Ok(true) if self.record.iter().all(|f| f.trim_ascii().is_empty()) => continue,
+                Ok(true) => Some((line, Ok(self.record.clone()))),
             };
         }
     }
+
+    /// Reads up to `max` rows into `batch` (emptied first) without converting them; returns
+    /// false once the file is exhausted and nothing was read.
+    pub(crate) fn read_batch(&mut self, max: usize, batch: &mut Vec<RawRow>) -> bool {
+        batch.clear();
+        while batch.len() < max {
+            match self.next_raw() {
+                Some(row) => batch.push(row),
+                None => break,
+            }
+        }
+
+        !batch.is_empty()
+    }
 }
 
-impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
-    fn convert(&self, line: u64) -> std::result::Result<StudentData, RowError> {
-        let record = &self.record;
+impl<F: Fn(&str) -> Option<ServiceId>> RowConverter<F> {
+    /// Validates one row into a student, or returns the row's first problem.
+    pub(crate) fn convert(
+        &self,
+        line: u64,
+        record: &ByteRecord,
+    ) -> std::result::Result<StudentData, RowError> {
         if record.len() != self.columns.len() {
             return Err(RowError {
                 line,
                 column: String::new(),
                 value: record
                     .iter()
+                    .map(String::from_utf8_lossy)
                     .collect::<Vec<_>>()
                     .join("|")
                     .chars()
@@ -280,8 +330,24 @@ impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
 
         let mut s = NewStudent::default();
         let mut supervisor = Supervisor::default();
+        // One UTF-8 check for the whole row; a field is then a slice of it, unless a field
+        // boundary cuts a character, when that field is checked (and refused) on its own.
+        let whole = std::str::from_utf8(record.as_slice()).ok();
+        let mut start = 0;
         for (i, (col, header)) in self.columns.iter().enumerate() {
-            let raw = record.get(i).unwrap_or("").trim();
+            let bytes = record.get(i).unwrap_or_default();
+            let end = start + bytes.len();
+            let sliced = whole.and_then(|w| w.get(start..end));
+            start = end;
+            let raw = sliced
+                .map_or_else(|| std::str::from_utf8(bytes), Ok)
+                .map_err(|_| RowError {
+                    line,
+                    column: header.clone(),
+                    value: String::from_utf8_lossy(bytes).chars().take(60).collect(),
+                    reason: "is not valid UTF-8".to_owned(),
+                })?
+                .trim();
             let fail = |reason: String| RowError {
                 line,
                 column: header.clone(),
@@ -327,7 +393,7 @@ impl<R: Read, F: Fn(&str) -> Option<ServiceId>> StudentRows<R, F> {
 
         // The rules of the student itself; the error names the field, which is mapped back
         // to the column as this file spells it.
-        s.validate().map_err(|e| {
+        s.into_data().map_err(|e| {
             let (field, value, why) = match e {
                 Error::Validation {
                     field,
@@ -371,9 +437,38 @@ fn list<T: std::str::FromStr<Err = Error>>(raw: &str) -> Result<Vec<T>> {
 }
 
 fn hours(raw: &str) -> std::result::Result<f64, String> {
-    raw.replace(',', ".")
-        .parse::<f64>()
-        .map_err(|_| "must be a number of hours".to_owned())
+    let parsed = if raw.contains(',') {
+        raw.replace(',', ".").parse::<f64>()
+    } else {
+        raw.parse::<f64>()
+    };
+
+    parsed.map_err(|_| "must be a number of hours".to_owned())
+}
+
+/// Parses `DD/MM/YYYY` or `YYYY-MM-DD` (one- or two-digit days and months) without chrono's
+/// format machinery, which dominated the cost of a row.
+fn date(s: &str) -> Option<NaiveDate> {
+    let number = |t: &str, max_len: usize| -> Option<u32> {
+        (!t.is_empty() && t.len() <= max_len && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+
+    let mut slash = s.split('/');
+    let (y, m, d) = match (slash.next(), slash.next(), slash.next(), slash.next()) {
+        (Some(d), Some(m), Some(y), None) if y.len() == 4 => (y, m, d),
+        _ => {
+            let mut dash = s.split('-');
+            match (dash.next(), dash.next(), dash.next(), dash.next()) {
+                (Some(y), Some(m), Some(d), None) if y.len() == 4 => (y, m, d),
+                _ => return None,
+            }
+        }
+    };
+
+    let year = i32::try_from(number(y, 4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(m, 2)?, number(d, 2)?)
 }
 
 /// Parses `DD/MM/YYYY-DD/MM/YYYY` or `YYYY-MM-DD/YYYY-MM-DD` periods separated by `|`.
@@ -388,11 +483,7 @@ fn periods(raw: &str) -> std::result::Result<Vec<Period>, String> {
         } else {
             return Err(rule.to_owned());
         };
-        let day = |s: &str| {
-            NaiveDate::parse_from_str(s.trim(), "%d/%m/%Y")
-                .or_else(|_| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d"))
-                .map_err(|_| format!("{s:?} is not a date; {rule}"))
-        };
+        let day = |s: &str| date(s.trim()).ok_or_else(|| format!("{s:?} is not a date; {rule}"));
         let period = Period::new(day(a)?, day(b)?).map_err(reason)?;
         out.push(period);
     }
@@ -740,6 +831,29 @@ mod tests {
         assert_eq!(p[1], Period::new(d(12, 1), d(12, 19)).unwrap());
         for bad in ["31/10/2025-06/10/2025", "2025-10-06", "06/10/2025", "soon"] {
             assert!(periods(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_in_both_notations_and_nothing_else() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        assert_eq!(date("06/10/2025"), d(2025, 10, 6));
+        assert_eq!(date("6/1/2026"), d(2026, 1, 6));
+        assert_eq!(date("2026-01-06"), d(2026, 1, 6));
+        for bad in [
+            "31/02/2026",
+            "2026/01/06",
+            "06-01-2026",
+            "06/10/25",
+            "+2025-01-06",
+            "06/10/2025/1",
+            "0006/010/2025",
+            "",
+            "//",
+            "a6/10/2025",
+            "06/10/20255",
+        ] {
+            assert_eq!(date(bad), None, "{bad}");
         }
     }
 

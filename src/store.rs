@@ -174,6 +174,103 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 /// The moment a call refers to: the one given, or now.
+/// Rows an import converts at a time: large enough to keep two threads busy, small enough
+/// that a batch in flight stays a few megabytes.
+const IMPORT_BATCH: usize = 8192;
+
+/// Students converted from one batch of CSV rows, ready for the file and the query columns.
+#[derive(Default)]
+struct ConvertedBatch {
+    /// The index of the batch's first student.
+    first: usize,
+    /// The students' encoded records, one after the other.
+    bytes: Vec<u8>,
+    /// Where each record ends in `bytes`.
+    ends: Vec<usize>,
+    columns: Columns,
+    /// The batch's bad rows; once there is one, nothing more is encoded.
+    errors: Vec<crate::error::RowError>,
+}
+
+impl ConvertedBatch {
+    fn append(&mut self, mut other: ConvertedBatch) {
+        let base = self.bytes.len();
+        self.bytes.append(&mut other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+        self.columns.append(other.columns);
+        self.errors.append(&mut other.errors);
+    }
+}
+
+/// Validates and encodes one batch of rows on rayon's threads, in chunks, keeping row order.
+fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
+    converter: &crate::csv::RowConverter<F>,
+    rows: &[crate::csv::RawRow],
+    first: usize,
+    school: SchoolId,
+    at: Micros,
+    cal: &CalendarMicros,
+) -> ConvertedBatch {
+    use rayon::prelude::*;
+
+    const CHUNK: usize = 512;
+    let parts: Vec<ConvertedBatch> = rows
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut part = ConvertedBatch {
+                first: first + c * CHUNK,
+                ..ConvertedBatch::default()
+            };
+            for (k, (line, raw)) in chunk.iter().enumerate() {
+                let data = match raw {
+                    Ok(record) => converter.convert(*line, record),
+                    Err(e) => Err(e.clone()),
+                };
+                let data = match data {
+                    Ok(data) if part.errors.is_empty() => data,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        part.errors.push(e);
+                        continue;
+                    }
+                };
+
+                let student = Student {
+                    id: StudentId::from_index(part.first + k),
+                    school,
+                    registered_micros: at,
+                    data,
+                };
+                match postcard::to_extend(&student, std::mem::take(&mut part.bytes)) {
+                    Ok(bytes) => part.bytes = bytes,
+                    Err(e) => {
+                        part.errors.push(crate::error::RowError {
+                            line: *line,
+                            column: String::new(),
+                            value: String::new(),
+                            reason: format!("cannot be stored: {e}"),
+                        });
+                        continue;
+                    }
+                }
+                part.ends.push(part.bytes.len());
+                part.columns.push(&student, cal);
+            }
+            part
+        })
+        .collect();
+
+    let mut whole = ConvertedBatch {
+        first,
+        ..ConvertedBatch::default()
+    };
+    for part in parts {
+        whole.append(part);
+    }
+    whole
+}
+
 fn moment(at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     at.unwrap_or_else(Utc::now)
 }
@@ -702,38 +799,56 @@ impl Store {
         };
 
         let rows = crate::csv::student_rows(input, resolve)?;
+        let (mut raw, converter) = rows.into_parts();
         let txn = self.db.begin_write()?;
         let mut pending = Columns::default();
         let mut errors = Vec::new();
+
+        // A pipeline: while rayon's threads convert batch k (validation, encoding, query
+        // columns), this thread writes batch k - 1 into the transaction and reads batch k + 1.
         {
             let mut table = txn.open_table(STUDENTS)?;
-            let mut buf = Vec::new();
-            for (_, row) in rows {
-                let data = match row {
-                    Ok(data) => data,
-                    Err(e) => {
-                        errors.push(e);
-                        continue;
-                    }
-                };
-                if !errors.is_empty() {
-                    continue;
-                }
-                if first + pending.len() + 1 >= u32::MAX as usize {
+            let mut batch = Vec::new();
+            let mut next = Vec::new();
+            let mut converted: Option<ConvertedBatch> = None;
+            let mut more = raw.read_batch(IMPORT_BATCH, &mut batch);
+            let mut next_index = first;
+
+            while more || converted.is_some() {
+                if next_index + batch.len() >= u32::MAX as usize {
                     return Err(Error::invalid("students", "", "the store is full"));
                 }
 
-                let student = Student {
-                    id: StudentId::from_index(first + pending.len()),
-                    school,
-                    registered_micros: at,
-                    data,
-                };
-                buf.clear();
-                buf = postcard::to_extend(&student, buf)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?;
-                table.insert(student.id.0, buf.as_slice())?;
-                pending.push(&student, &cal);
+                let mut fresh = None;
+                let done = rayon::in_place_scope(|scope| -> Result<bool> {
+                    if more {
+                        let (batch, converter, fresh) = (&batch, &converter, &mut fresh);
+                        scope.spawn(move |_| {
+                            *fresh = Some(convert_batch(
+                                converter, batch, next_index, school, at, &cal,
+                            ))
+                        });
+                    }
+
+                    if let Some(ready) = converted.take() {
+                        errors.extend(ready.errors);
+                        if errors.is_empty() {
+                            for (k, end) in ready.ends.iter().enumerate() {
+                                let begin = if k == 0 { 0 } else { ready.ends[k - 1] };
+                                let id = StudentId::from_index(ready.first + k);
+                                table.insert(id.0, &ready.bytes[begin..*end])?;
+                            }
+                            pending.append(ready.columns);
+                        }
+                    }
+
+                    Ok(more && raw.read_batch(IMPORT_BATCH, &mut next))
+                })?;
+
+                next_index += batch.len();
+                converted = fresh;
+                std::mem::swap(&mut batch, &mut next);
+                more = done;
             }
         }
 

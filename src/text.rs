@@ -38,12 +38,21 @@ pub(crate) fn alias_key(s: &str) -> String {
 /// Checks a required name-like field: not empty after trimming, no control characters, at
 /// most `max` characters. Returns the trimmed text.
 pub(crate) fn required_text(field: &str, value: &str, max: usize) -> crate::Result<String> {
+    check_required(field, value, max).map(str::to_owned)
+}
+
+/// [`required_text`] without the copy: the trimmed text, borrowed.
+pub(crate) fn check_required<'a>(
+    field: &str,
+    value: &'a str,
+    max: usize,
+) -> crate::Result<&'a str> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(crate::Error::invalid(field, value, "must not be empty"));
     }
 
-    optional_text(field, trimmed, max, false).map(|t| t.unwrap_or_default())
+    check_text(field, trimmed, max, false).map(|t| t.unwrap_or_default())
 }
 
 /// Checks an optional free-text field: empty means absent, no control characters (line breaks
@@ -54,6 +63,16 @@ pub(crate) fn optional_text(
     max: usize,
     multiline: bool,
 ) -> crate::Result<Option<String>> {
+    check_text(field, value, max, multiline).map(|t| t.map(str::to_owned))
+}
+
+/// [`optional_text`] without the copy: the trimmed text, borrowed.
+pub(crate) fn check_text<'a>(
+    field: &str,
+    value: &'a str,
+    max: usize,
+    multiline: bool,
+) -> crate::Result<Option<&'a str>> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Ok(None);
@@ -68,7 +87,7 @@ pub(crate) fn optional_text(
         ));
     }
 
-    if trimmed.chars().count() > max {
+    if trimmed.len() > max && trimmed.chars().count() > max {
         return Err(crate::Error::invalid(
             field,
             value,
@@ -76,12 +95,17 @@ pub(crate) fn optional_text(
         ));
     }
 
-    Ok(Some(trimmed.to_owned()))
+    Ok(Some(trimmed))
 }
 
 /// Checks an email address for plausible syntax: one `@`, a local part, a domain with a dot,
 /// no spaces or control characters, at most 254 characters. Returns it trimmed.
 pub(crate) fn email(field: &str, value: &str) -> crate::Result<String> {
+    check_email(field, value).map(str::to_owned)
+}
+
+/// [`email`] without the copy: the trimmed address, borrowed.
+pub(crate) fn check_email<'a>(field: &str, value: &'a str) -> crate::Result<&'a str> {
     let trimmed = value.trim();
     let bad = |reason: &str| Err(crate::Error::invalid(field, value, reason));
 
@@ -107,12 +131,17 @@ pub(crate) fn email(field: &str, value: &str) -> crate::Result<String> {
         return bad("is not an email address");
     }
 
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
 }
 
 /// Checks a phone number: digits with the usual separators (space `+ / . - ( )`), 6 to 15
 /// digits. Returns it trimmed.
 pub(crate) fn phone(field: &str, value: &str) -> crate::Result<String> {
+    check_phone(field, value).map(str::to_owned)
+}
+
+/// [`phone`] without the copy: the trimmed number, borrowed.
+pub(crate) fn check_phone<'a>(field: &str, value: &'a str) -> crate::Result<&'a str> {
     let trimmed = value.trim();
     let separators = |c: char| matches!(c, ' ' | '+' | '/' | '.' | '-' | '(' | ')');
 
@@ -136,7 +165,22 @@ pub(crate) fn phone(field: &str, value: &str) -> crate::Result<String> {
         ));
     }
 
-    Ok(trimmed.to_owned())
+    Ok(trimmed)
+}
+
+/// Checks `value` with `check` and returns the text it accepted, reusing `value`'s buffer
+/// when nothing was trimmed: an import of a million rows then copies no field twice.
+pub(crate) fn keep<F>(value: String, check: F) -> crate::Result<Option<String>>
+where
+    F: for<'b> FnOnce(&'b str) -> crate::Result<Option<&'b str>>,
+{
+    let copy = match check(&value)? {
+        None => return Ok(None),
+        Some(t) if t.len() == value.len() => None,
+        Some(t) => Some(t.to_owned()),
+    };
+
+    Ok(Some(copy.unwrap_or(value)))
 }
 
 #[cfg(test)]

@@ -290,7 +290,7 @@ fn malformed_files_are_refused_with_the_right_line() {
                 b
             },
             2,
-            "",
+            "first_name",
         ),
         (
             "bad row after good rows",

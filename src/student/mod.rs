@@ -21,7 +21,7 @@ pub use national_number::NationalNumber;
 use crate::codes::code_enum;
 use crate::error::{Error, Result};
 use crate::ids::{SchoolId, ServiceId, StudentId};
-use crate::text::{email, optional_text, phone, required_text};
+use crate::text::{check_email, check_phone, check_required, check_text, keep};
 
 code_enum!(
     /// The three tracks (*opleidingstypes*). `dual` follows the interview machine, the
@@ -392,36 +392,34 @@ impl StudentData {
     }
 }
 
-fn optional(
-    field: &str,
-    value: &Option<String>,
-    check: fn(&str, &str) -> Result<String>,
-) -> Result<Option<String>> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => check(field, v).map(Some),
-    }
-}
-
 impl NewStudent {
     /// Checks every rule of `DOMAIN.md` that needs nothing but the student itself, in the
     /// order of the fields, and returns the validated data or the first broken rule.
     /// References (school, preferred service) are checked by the store.
     pub fn validate(&self) -> Result<StudentData> {
-        let first_name = required_text("first_name", &self.first_name, MAX_NAME)?;
-        let last_name = required_text("last_name", &self.last_name, MAX_NAME)?;
-        let street = required_text("street", &self.street, MAX_NAME)?;
+        self.clone().into_data()
+    }
+
+    /// [`NewStudent::validate`], taking the student: its texts move into the result.
+    pub fn into_data(self) -> Result<StudentData> {
+        let required = |field: &'static str, value: String| {
+            keep(value, |v| check_required(field, v, MAX_NAME).map(Some))
+                .map(Option::unwrap_or_default)
+        };
+        let first_name = required("first_name", self.first_name)?;
+        let last_name = required("last_name", self.last_name)?;
+        let street = required("street", self.street)?;
 
         let postcode: Postcode = self.postcode.parse()?;
         postcode.check_province(self.province)?;
-        let city = required_text("city", &self.city, MAX_NAME)?;
+        let city = required("city", self.city)?;
 
         let periods = check_periods("periods", &self.periods)?;
         check_hours("hours_per_week", self.hours_per_week, Some(60.0))?;
         check_hours("total_hours", self.total_hours, Some(100_000.0))?;
-        let form = required_text("form", &self.form, MAX_NAME)?;
+        let form = required("form", self.form)?;
 
-        let mut days = self.days.clone();
+        let mut days = self.days;
         days.sort();
         days.dedup();
 
@@ -429,16 +427,11 @@ impl NewStudent {
             None | Some("") => None,
             Some(n) => Some(n.parse::<NationalNumber>()?),
         };
-        let email_v = optional("email", &self.email, email)?;
-        let phone_v = optional("phone", &self.phone, phone)?;
-        let supervisor = self
-            .supervisor
-            .as_ref()
-            .map(check_supervisor)
-            .transpose()?
-            .flatten();
-        let remarks = match &self.remarks {
-            Some(r) => optional_text("remarks", r, MAX_REMARKS, true)?,
+        let email_v = optional("email", self.email, check_email)?;
+        let phone_v = optional("phone", self.phone, check_phone)?;
+        let supervisor = self.supervisor.map(check_supervisor).transpose()?.flatten();
+        let remarks = match self.remarks {
+            Some(r) => keep(r, |v| check_text("remarks", v, MAX_REMARKS, true))?,
             None => None,
         };
 
@@ -465,6 +458,21 @@ impl NewStudent {
     }
 }
 
+/// An optional email or phone: absent when empty, else checked by `check`.
+fn optional(
+    field: &str,
+    value: Option<String>,
+    check: for<'b> fn(&str, &'b str) -> Result<&'b str>,
+) -> Result<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) => keep(v, |v| match v.trim() {
+            "" => Ok(None),
+            _ => check(field, v).map(Some),
+        }),
+    }
+}
+
 fn check_hours(field: &str, value: f64, max: Option<f64>) -> Result<()> {
     if !value.is_finite() || value <= 0.0 {
         return Err(Error::invalid(
@@ -484,15 +492,15 @@ fn check_hours(field: &str, value: f64, max: Option<f64>) -> Result<()> {
     }
 }
 
-fn check_supervisor(s: &Supervisor) -> Result<Option<Supervisor>> {
-    let name = match &s.name {
-        Some(n) => optional_text("supervisor_name", n, MAX_NAME, false)?,
+fn check_supervisor(s: Supervisor) -> Result<Option<Supervisor>> {
+    let name = match s.name {
+        Some(n) => keep(n, |v| check_text("supervisor_name", v, MAX_NAME, false))?,
         None => None,
     };
     let checked = Supervisor {
         name,
-        email: optional("supervisor_email", &s.email, email)?,
-        phone: optional("supervisor_phone", &s.phone, phone)?,
+        email: optional("supervisor_email", s.email, check_email)?,
+        phone: optional("supervisor_phone", s.phone, check_phone)?,
     };
 
     Ok((checked != Supervisor::default()).then_some(checked))
