@@ -14,7 +14,7 @@ use ::csv::ByteRecord;
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result, RowError};
-use crate::ids::ServiceId;
+use crate::ids::{ServiceId, StudentId};
 use crate::student::{NewStudent, Period, StudentData, Supervisor, Track, Transport, Weekday};
 use crate::text::alias_key;
 
@@ -525,39 +525,110 @@ fn csv_error(e: ::csv::Error) -> Error {
     }
 }
 
-fn day(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
-
-fn spans(periods: &[Period]) -> String {
-    let each: Vec<String> = periods
-        .iter()
-        .map(|p| format!("{}-{}", day(p.start()), day(p.end())))
-        .collect();
-    each.join("|")
-}
-
 fn number(x: f64, delimiter: u8) -> String {
-    let text = x.to_string();
-    if delimiter == b';' {
-        text.replace('.', ",")
-    } else {
-        text
+    let mut out = Vec::new();
+    push_number(&mut out, x, delimiter);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ----- formatting into a byte buffer, without allocating per row -----------------------------
+
+fn push_two(out: &mut Vec<u8>, n: u32) {
+    out.push(b'0' + (n / 10 % 10) as u8);
+    out.push(b'0' + (n % 10) as u8);
+}
+
+fn push_int(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// `DD/MM/YYYY`.
+fn push_day(out: &mut Vec<u8>, d: NaiveDate) {
+    use chrono::Datelike;
+
+    push_two(out, d.day());
+    out.push(b'/');
+    push_two(out, d.month());
+    out.push(b'/');
+    let year = u32::try_from(d.year()).unwrap_or(0);
+    push_two(out, year / 100);
+    push_two(out, year % 100);
+}
+
+/// Periods as `DD/MM/YYYY-DD/MM/YYYY`, separated by `|`.
+fn push_spans(out: &mut Vec<u8>, periods: &[Period]) {
+    for (i, p) in periods.iter().enumerate() {
+        if i > 0 {
+            out.push(b'|');
+        }
+        push_day(out, p.start());
+        out.push(b'-');
+        push_day(out, p.end());
     }
 }
 
-fn moment(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono_tz::Europe::Brussels)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
+/// A number as Rust prints it (`12`, `7.5`), with a decimal comma when fields are separated by
+/// `;`, as Excel in Belgium reads it.
+fn push_number(out: &mut Vec<u8>, x: f64, delimiter: u8) {
+    if x.fract() == 0.0 && (0.0..1e15).contains(&x) {
+        // Whole and in range, so the cast is exact.
+        push_int(out, x as u64);
+        return;
+    }
+
+    let start = out.len();
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{x}");
+    if delimiter == b';' {
+        for b in &mut out[start..] {
+            if *b == b'.' {
+                *b = b',';
+            }
+        }
+    }
 }
 
-fn codes<T: std::fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join("|")
+/// A moment in Brussels time as `DD/MM/YYYY HH:MM`.
+fn push_moment(out: &mut Vec<u8>, t: chrono::DateTime<chrono::Utc>) {
+    use chrono::Timelike;
+
+    let local = t.with_timezone(&chrono_tz::Europe::Brussels);
+    push_day(out, local.date_naive());
+    out.push(b' ');
+    push_two(out, local.hour());
+    out.push(b':');
+    push_two(out, local.minute());
+}
+
+/// Codes separated by `|`.
+fn push_codes<T: Copy>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    code: fn(T) -> &'static str,
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'|');
+        }
+        out.extend_from_slice(code(item).as_bytes());
+    }
+}
+
+/// An id's text form (`stu-12`).
+fn push_id(out: &mut Vec<u8>, prefix: &str, n: u32) {
+    out.extend_from_slice(prefix.as_bytes());
+    push_int(out, u64::from(n));
 }
 
 /// The columns shared by both exports, in the import's English names.
@@ -584,161 +655,452 @@ const STUDENT_COLUMNS: [&str; 20] = [
     "remarks",
 ];
 
-/// The cells of [`STUDENT_COLUMNS`] for one student, as the import reads them back.
-fn student_cells(d: &StudentData, delimiter: u8) -> Vec<String> {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    let sup = d.supervisor.clone().unwrap_or_default();
-    vec![
-        d.first_name.clone(),
-        d.last_name.clone(),
-        d.track.to_string(),
-        d.street.clone(),
-        d.postcode.to_string(),
-        d.city.clone(),
-        codes(&d.transport.to_vec()),
-        spans(&d.periods),
-        number(d.hours_per_week, delimiter),
-        number(d.total_hours, delimiter),
-        d.form.clone(),
-        codes(&d.days),
-        d.preferred_service
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-        d.national_number
-            .as_ref()
-            .map(|n| n.formatted())
-            .unwrap_or_default(),
-        o(&d.email),
-        o(&d.phone),
-        o(&sup.name),
-        o(&sup.email),
-        o(&sup.phone),
-        o(&d.remarks),
-    ]
+/// The last columns of a service's tab.
+const TAB_COLUMNS: [&str; 7] = [
+    "id",
+    "school",
+    "registered_at",
+    "status",
+    "contact",
+    "accepted_periods",
+    "notes",
+];
+
+/// The last columns of the coordinator's export.
+const FULL_COLUMNS: [&str; 6] = [
+    "id",
+    "school",
+    "registered_at",
+    "placed_with",
+    "contact",
+    "accepted_periods",
+];
+
+/// The student columns of one row, borrowed from a stored record or from a card.
+struct StudentView<'a> {
+    track: Track,
+    first_name: &'a [u8],
+    last_name: &'a [u8],
+    street: &'a [u8],
+    postcode: u16,
+    city: &'a [u8],
+    transport: crate::student::TransportSet,
+    periods: &'a [Period],
+    hours_per_week: f64,
+    total_hours: f64,
+    form: &'a [u8],
+    days: &'a [Weekday],
+    preferred_service: Option<ServiceId>,
+    /// The eleven digits.
+    national_number: Option<&'a [u8]>,
+    email: Option<&'a [u8]>,
+    phone: Option<&'a [u8]>,
+    supervisor_name: Option<&'a [u8]>,
+    supervisor_email: Option<&'a [u8]>,
+    supervisor_phone: Option<&'a [u8]>,
+    remarks: Option<&'a [u8]>,
+}
+
+impl<'a> StudentView<'a> {
+    /// The view of a stored student as a service sees it: without personal data unless
+    /// `personal`.
+    fn stored(d: &'a crate::student::StudentDataRef<'a>, personal: bool) -> Self {
+        let sup = d.supervisor.as_ref();
+        let mine = |v: Option<&'a [u8]>| v.filter(|_| personal);
+        StudentView {
+            track: d.track,
+            first_name: d.first_name,
+            last_name: d.last_name,
+            street: d.street,
+            postcode: d.postcode.get(),
+            city: d.city,
+            transport: d.transport,
+            periods: &d.periods,
+            hours_per_week: d.hours_per_week,
+            total_hours: d.total_hours,
+            form: d.form,
+            days: &d.days,
+            preferred_service: d.preferred_service,
+            national_number: mine(d.national_number),
+            email: mine(d.email),
+            phone: mine(d.phone),
+            supervisor_name: sup.and_then(|s| s.name),
+            supervisor_email: mine(sup.and_then(|s| s.email)),
+            supervisor_phone: mine(sup.and_then(|s| s.phone)),
+            remarks: d.remarks,
+        }
+    }
+}
+
+impl<'a> From<&'a StudentData> for StudentView<'a> {
+    fn from(d: &'a StudentData) -> Self {
+        StudentView {
+            track: d.track,
+            first_name: d.first_name.as_bytes(),
+            last_name: d.last_name.as_bytes(),
+            street: d.street.as_bytes(),
+            postcode: d.postcode.get(),
+            city: d.city.as_bytes(),
+            transport: d.transport,
+            periods: &d.periods,
+            hours_per_week: d.hours_per_week,
+            total_hours: d.total_hours,
+            form: d.form.as_bytes(),
+            days: &d.days,
+            preferred_service: d.preferred_service,
+            national_number: d.national_number.as_ref().map(|n| n.digits().as_bytes()),
+            email: d.email.as_deref().map(str::as_bytes),
+            phone: d.phone.as_deref().map(str::as_bytes),
+            supervisor_name: d
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.name.as_deref())
+                .map(str::as_bytes),
+            supervisor_email: d
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.email.as_deref())
+                .map(str::as_bytes),
+            supervisor_phone: d
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.phone.as_deref())
+                .map(str::as_bytes),
+            remarks: d.remarks.as_deref().map(str::as_bytes),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::store::StudentCard> for StudentView<'a> {
+    fn from(c: &'a crate::store::StudentCard) -> Self {
+        StudentView {
+            track: c.track,
+            first_name: c.first_name.as_bytes(),
+            last_name: c.last_name.as_bytes(),
+            street: c.street.as_bytes(),
+            postcode: c.postcode.get(),
+            city: c.city.as_bytes(),
+            transport: c.transport.iter().copied().collect(),
+            periods: &c.periods,
+            hours_per_week: c.hours_per_week,
+            total_hours: c.total_hours,
+            form: c.form.as_bytes(),
+            days: &c.days,
+            preferred_service: c.preferred_service,
+            national_number: c.national_number.as_ref().map(|n| n.digits().as_bytes()),
+            email: c.email.as_deref().map(str::as_bytes),
+            phone: c.phone.as_deref().map(str::as_bytes),
+            supervisor_name: c
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.name.as_deref())
+                .map(str::as_bytes),
+            supervisor_email: c
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.email.as_deref())
+                .map(str::as_bytes),
+            supervisor_phone: c
+                .supervisor
+                .as_ref()
+                .and_then(|s| s.phone.as_deref())
+                .map(str::as_bytes),
+            remarks: c.remarks.as_deref().map(str::as_bytes),
+        }
+    }
+}
+
+/// The columns of a tab row after the student's own.
+pub(crate) struct TabTail<'a> {
+    pub id: StudentId,
+    pub school_name: &'a str,
+    pub registered_at: chrono::DateTime<chrono::Utc>,
+    pub status: crate::decision::Status,
+    pub placement: Option<&'a crate::decision::Placement>,
+}
+
+/// Writes rows of an export into memory, one field at a time, formatting numbers, dates and
+/// codes into one reused buffer: the rows of a million-row export cost no allocation each.
+/// Many of these run at once on rayon's threads, each on its own chunk of rows.
+pub(crate) struct RowWriter {
+    csv: ::csv::Writer<Vec<u8>>,
+    scratch: Vec<u8>,
+    delimiter: u8,
+    /// Where marked rows end, for callers that reorder rows.
+    ends: Vec<usize>,
+}
+
+impl RowWriter {
+    /// An empty buffer for rows separated by `delimiter`.
+    pub(crate) fn new(delimiter: u8) -> Self {
+        RowWriter {
+            csv: ::csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(Vec::with_capacity(1 << 16)),
+            scratch: Vec::with_capacity(64),
+            delimiter,
+            ends: Vec::new(),
+        }
+    }
+
+    /// Records where the row just written ends.
+    pub(crate) fn mark(&mut self) -> Result<()> {
+        self.csv.flush()?;
+        self.ends.push(self.csv.get_ref().len());
+        Ok(())
+    }
+
+    /// The rows written so far, and where each marked row ends.
+    pub(crate) fn into_marked(mut self) -> Result<(Vec<u8>, Vec<usize>)> {
+        let ends = std::mem::take(&mut self.ends);
+        Ok((self.into_bytes()?, ends))
+    }
+
+    fn text(&mut self, value: impl AsRef<[u8]>) -> Result<()> {
+        self.csv.write_field(value).map_err(csv_error)
+    }
+
+    fn formatted(&mut self, fill: impl FnOnce(&mut Vec<u8>, u8)) -> Result<()> {
+        self.scratch.clear();
+        fill(&mut self.scratch, self.delimiter);
+        self.csv.write_field(&self.scratch).map_err(csv_error)
+    }
+
+    fn end(&mut self) -> Result<()> {
+        self.csv.write_record(None::<&[u8]>).map_err(csv_error)
+    }
+
+    /// The header row: the student columns, then `tail`.
+    fn header(&mut self, tail: &[&str]) -> Result<()> {
+        self.csv
+            .write_record(STUDENT_COLUMNS.iter().chain(tail))
+            .map_err(csv_error)
+    }
+
+    fn student(&mut self, v: &StudentView<'_>) -> Result<()> {
+        self.text(v.first_name)?;
+        self.text(v.last_name)?;
+        self.text(v.track.code())?;
+        self.text(v.street)?;
+        self.formatted(|o, _| push_int(o, u64::from(v.postcode)))?;
+        self.text(v.city)?;
+        self.formatted(|o, _| push_codes(o, v.transport.to_vec(), Transport::code))?;
+        self.formatted(|o, _| push_spans(o, v.periods))?;
+        self.formatted(|o, d| push_number(o, v.hours_per_week, d))?;
+        self.formatted(|o, d| push_number(o, v.total_hours, d))?;
+        self.text(v.form)?;
+        self.formatted(|o, _| push_codes(o, v.days.iter().copied(), Weekday::code))?;
+        self.formatted(|o, _| {
+            if let Some(s) = v.preferred_service {
+                push_id(o, ServiceId::PREFIX, s.0);
+            }
+        })?;
+        self.formatted(|o, _| {
+            if let Some(n) = v.national_number {
+                let d = n;
+                o.extend_from_slice(&d[0..2]);
+                o.push(b'.');
+                o.extend_from_slice(&d[2..4]);
+                o.push(b'.');
+                o.extend_from_slice(&d[4..6]);
+                o.push(b'-');
+                o.extend_from_slice(&d[6..9]);
+                o.push(b'.');
+                o.extend_from_slice(&d[9..11]);
+            }
+        })?;
+        self.text(v.email.unwrap_or_default())?;
+        self.text(v.phone.unwrap_or_default())?;
+        self.text(v.supervisor_name.unwrap_or_default())?;
+        self.text(v.supervisor_email.unwrap_or_default())?;
+        self.text(v.supervisor_phone.unwrap_or_default())?;
+        self.text(v.remarks.unwrap_or_default())
+    }
+
+    /// One row of a service's tab.
+    pub(crate) fn tab_row(&mut self, c: &crate::store::StudentCard) -> Result<()> {
+        self.student(&StudentView::from(c))?;
+        let tail = TabTail {
+            id: c.id,
+            school_name: &c.school_name,
+            registered_at: c.registered_at,
+            status: c.status,
+            placement: c.placement.as_ref(),
+        };
+        self.tab_tail(&tail)
+    }
+
+    /// One row of a service's tab, from the stored student: personal data only if
+    /// `personal`, as the card would show it.
+    pub(crate) fn tab_row_stored(
+        &mut self,
+        s: &crate::student::StudentRef<'_>,
+        personal: bool,
+        tail: &TabTail<'_>,
+    ) -> Result<()> {
+        self.student(&StudentView::stored(&s.data, personal))?;
+        self.tab_tail(tail)
+    }
+
+    fn tab_tail(&mut self, c: &TabTail<'_>) -> Result<()> {
+        let placement = c.placement;
+        self.formatted(|o, _| push_id(o, StudentId::PREFIX, c.id.0))?;
+        self.text(c.school_name)?;
+        self.formatted(|o, _| push_moment(o, c.registered_at))?;
+        self.text(c.status.code())?;
+        self.formatted(|o, _| {
+            if let Some(p) = placement {
+                push_id(o, crate::ids::ContactId::PREFIX, p.contact.0);
+            }
+        })?;
+        self.formatted(|o, _| {
+            if let Some(p) = placement {
+                push_spans(o, &p.periods);
+            }
+        })?;
+        self.text(
+            placement
+                .and_then(|p| p.notes.as_deref())
+                .unwrap_or_default(),
+        )?;
+        self.end()
+    }
+
+    /// One row of the coordinator's export.
+    pub(crate) fn full_row(
+        &mut self,
+        s: &crate::student::StudentRef<'_>,
+        school: &str,
+        placement: Option<&crate::decision::Placement>,
+    ) -> Result<()> {
+        self.student(&StudentView::stored(&s.data, true))?;
+
+        self.formatted(|o, _| push_id(o, StudentId::PREFIX, s.id.0))?;
+        self.text(school)?;
+        let registered = crate::calendar::from_micros(s.registered_micros);
+        self.formatted(|o, _| push_moment(o, registered))?;
+        self.formatted(|o, _| {
+            if let Some(p) = placement {
+                push_id(o, ServiceId::PREFIX, p.service.0);
+            }
+        })?;
+        self.formatted(|o, _| {
+            if let Some(p) = placement {
+                push_id(o, crate::ids::ContactId::PREFIX, p.contact.0);
+            }
+        })?;
+        self.formatted(|o, _| {
+            if let Some(p) = placement {
+                push_spans(o, &p.periods);
+            }
+        })?;
+        self.end()
+    }
+
+    /// The rows written so far.
+    pub(crate) fn into_bytes(self) -> Result<Vec<u8>> {
+        self.csv
+            .into_inner()
+            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))
+    }
+}
+
+/// The byte-order mark (if asked) and the header of a service's tab.
+pub(crate) fn tab_header(options: &ExportOptions) -> Result<Vec<u8>> {
+    header(options, &TAB_COLUMNS)
+}
+
+/// The byte-order mark (if asked) and the header of the coordinator's export.
+pub(crate) fn full_header(options: &ExportOptions) -> Result<Vec<u8>> {
+    header(options, &FULL_COLUMNS)
+}
+
+fn header(options: &ExportOptions, tail: &[&str]) -> Result<Vec<u8>> {
+    let mut rows = RowWriter::new(options.delimiter);
+    rows.header(tail)?;
+    let mut out = if options.bom {
+        "\u{feff}".as_bytes().to_vec()
+    } else {
+        Vec::new()
+    };
+    out.extend(rows.into_bytes()?);
+    Ok(out)
+}
+
+/// Writes students as a school hands them in: the student columns only, one header row.
+/// [`student_rows`] reads the file back to the same students.
+///
+/// ```
+/// use stagematch_core::csv::{ExportOptions, student_rows, write_student_file};
+/// use stagematch_core::synth::{self, Rng};
+///
+/// let student = synth::student(&mut Rng::new(7), &[]).into_data()?;
+/// let mut file = Vec::new();
+/// write_student_file([&student], &ExportOptions::default(), &mut file)?;
+/// let back: Vec<_> = student_rows(file.as_slice(), |_| None)?.collect();
+/// assert_eq!(back[0].1.as_ref().unwrap(), &student);
+/// # Ok::<(), stagematch_core::Error>(())
+/// ```
+pub fn write_student_file<'a, W: Write>(
+    students: impl IntoIterator<Item = &'a StudentData>,
+    options: &ExportOptions,
+    mut out: W,
+) -> Result<()> {
+    out.write_all(&header(options, &[])?)?;
+
+    let mut rows = RowWriter::new(options.delimiter);
+    for (i, s) in students.into_iter().enumerate() {
+        rows.student(&StudentView::from(s))?;
+        rows.end()?;
+        if i % 4096 == 4095 {
+            let full = std::mem::replace(&mut rows, RowWriter::new(options.delimiter));
+            out.write_all(&full.into_bytes()?)?;
+        }
+    }
+    out.write_all(&rows.into_bytes()?)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Writes a service's tab: the import's columns (personal data as the card shows it), then
 /// `id`, `school`, `registered_at`, and the service's own: `status`, `contact`,
-/// `accepted_periods`, `notes`.
+/// `accepted_periods`, `notes`. For hosts that build their own cards; the store's
+/// [`crate::Store::export_tab`] writes the same rows from many threads.
 pub struct TabWriter<W: Write> {
-    csv: ::csv::Writer<W>,
-    delimiter: u8,
+    out: W,
+    rows: RowWriter,
 }
 
 impl<W: Write> TabWriter<W> {
     /// Starts the file with its header.
-    pub fn new(out: W, options: &ExportOptions) -> Result<Self> {
-        let mut csv = csv_writer(out, options)?;
-        let tail = [
-            "id",
-            "school",
-            "registered_at",
-            "status",
-            "contact",
-            "accepted_periods",
-            "notes",
-        ];
-        csv.write_record(STUDENT_COLUMNS.iter().chain(tail.iter()))
-            .map_err(csv_error)?;
+    pub fn new(mut out: W, options: &ExportOptions) -> Result<Self> {
+        out.write_all(&tab_header(options)?)?;
         Ok(TabWriter {
-            csv,
-            delimiter: options.delimiter,
+            out,
+            rows: RowWriter::new(options.delimiter),
         })
     }
 
     /// Writes one card.
     pub fn write(&mut self, c: &crate::store::StudentCard) -> Result<()> {
-        // The card holds what the service may see; as student data it writes like any other.
-        let seen = StudentData {
-            track: c.track,
-            first_name: c.first_name.clone(),
-            last_name: c.last_name.clone(),
-            street: c.street.clone(),
-            postcode: c.postcode,
-            city: c.city.clone(),
-            transport: c.transport.iter().copied().collect(),
-            periods: c.periods.clone(),
-            hours_per_week: c.hours_per_week,
-            total_hours: c.total_hours,
-            form: c.form.clone(),
-            days: c.days.clone(),
-            preferred_service: c.preferred_service,
-            national_number: c.national_number.clone(),
-            email: c.email.clone(),
-            phone: c.phone.clone(),
-            supervisor: c.supervisor.clone(),
-            remarks: c.remarks.clone(),
-        };
-        let placement = c.placement.as_ref();
-        let mut record = student_cells(&seen, self.delimiter);
-        record.extend([
-            c.id.to_string(),
-            c.school_name.clone(),
-            moment(c.registered_at),
-            c.status.to_string(),
-            placement.map(|p| p.contact.to_string()).unwrap_or_default(),
-            placement.map(|p| spans(&p.periods)).unwrap_or_default(),
-            placement.and_then(|p| p.notes.clone()).unwrap_or_default(),
-        ]);
-        self.csv.write_record(&record).map_err(csv_error)
-    }
-
-    /// Flushes the file.
-    pub fn finish(mut self) -> Result<()> {
-        self.csv.flush()?;
+        self.rows.tab_row(c)?;
+        if self.rows.csv.get_ref().len() >= 1 << 16 {
+            self.drain()?;
+        }
         Ok(())
     }
-}
 
-/// Writes the coordinator's export: every field of every student, then `id`, `school`,
-/// `registered_at`, and the placement (`placed_with`, `contact`, `accepted_periods`).
-pub struct FullWriter<W: Write> {
-    csv: ::csv::Writer<W>,
-    delimiter: u8,
-}
-
-impl<W: Write> FullWriter<W> {
-    /// Starts the file with its header.
-    pub fn new(out: W, options: &ExportOptions) -> Result<Self> {
-        let mut csv = csv_writer(out, options)?;
-        let tail = [
-            "id",
-            "school",
-            "registered_at",
-            "placed_with",
-            "contact",
-            "accepted_periods",
-        ];
-        csv.write_record(STUDENT_COLUMNS.iter().chain(tail.iter()))
-            .map_err(csv_error)?;
-        Ok(FullWriter {
-            csv,
-            delimiter: options.delimiter,
-        })
+    fn drain(&mut self) -> Result<()> {
+        let fresh = RowWriter::new(self.rows.delimiter);
+        let full = std::mem::replace(&mut self.rows, fresh);
+        self.out.write_all(&full.into_bytes()?)?;
+        Ok(())
     }
 
-    /// Writes one student.
-    pub fn write(
-        &mut self,
-        s: &crate::student::Student,
-        school: &str,
-        placement: Option<&crate::decision::Placement>,
-    ) -> Result<()> {
-        let mut record = student_cells(&s.data, self.delimiter);
-        record.extend([
-            s.id.to_string(),
-            school.to_owned(),
-            moment(s.registered_at()),
-            placement.map(|p| p.service.to_string()).unwrap_or_default(),
-            placement.map(|p| p.contact.to_string()).unwrap_or_default(),
-            placement.map(|p| spans(&p.periods)).unwrap_or_default(),
-        ]);
-        self.csv.write_record(&record).map_err(csv_error)
-    }
-
-    /// Flushes the file.
+    /// Writes what is left and flushes the file.
     pub fn finish(mut self) -> Result<()> {
-        self.csv.flush()?;
+        self.drain()?;
+        self.out.flush()?;
         Ok(())
     }
 }

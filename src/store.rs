@@ -25,7 +25,10 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -41,8 +44,8 @@ use crate::ids::{ContactId, SchoolId, ServiceId, StudentId};
 use crate::query::{Columns, Filter, MAX_PARTIES, Query};
 use crate::stats::{RoundStat, round_stats, status_as_of};
 use crate::student::{
-    MAX_NAME, NationalNumber, NewStudent, Period, Postcode, Province, Student, Supervisor, Track,
-    Transport, Weekday,
+    MAX_NAME, NationalNumber, NewStudent, Period, Postcode, Province, Student, StudentRef,
+    Supervisor, Track, Transport, Weekday,
 };
 use crate::text::{fold, optional_text, required_text};
 use crate::visibility::{Rule, Tab};
@@ -173,7 +176,19 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     Ok(postcard::from_bytes(bytes)?)
 }
 
-/// The moment a call refers to: the one given, or now.
+/// A decision checked and ready to be written.
+struct Planned {
+    entry: AuditEntry,
+    placement: Option<Placement>,
+}
+
+/// What a batch of decisions changed before the decision being checked: the batch's service's
+/// latest status per student.
+#[derive(Default)]
+struct Overlay {
+    status: HashMap<u32, Status>,
+}
+
 /// Rows an import converts at a time: large enough to keep two threads busy, small enough
 /// that a batch in flight stays a few megabytes.
 const IMPORT_BATCH: usize = 8192;
@@ -271,6 +286,142 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
     whole
 }
 
+/// The cards of `picked` as `service` sees them, read in `txn`.
+fn cards_in(
+    txn: &redb::ReadTransaction,
+    service: ServiceId,
+    picked: &[Picked],
+    school_names: &[String],
+) -> Result<Vec<StudentCard>> {
+    let students = txn.open_table(STUDENTS)?;
+    let placements = txn.open_table(PLACEMENTS)?;
+
+    let mut cards = Vec::with_capacity(picked.len());
+    for &(id, status, personal) in picked {
+        let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
+            what: "student",
+            id: id.to_string(),
+        })?;
+        let s: Student = decode(value.value())?;
+
+        let placement = if status == Status::Accepted {
+            placements
+                .get(id.0)?
+                .map(|v| decode::<Placement>(v.value()))
+                .transpose()?
+                .filter(|p| p.service == service)
+        } else {
+            None
+        };
+
+        let d = s.data;
+        let supervisor = d.supervisor.map(|sup| Supervisor {
+            name: sup.name,
+            email: sup.email.filter(|_| personal),
+            phone: sup.phone.filter(|_| personal),
+        });
+        cards.push(StudentCard {
+            id,
+            first_name: d.first_name,
+            last_name: d.last_name,
+            school: s.school,
+            school_name: school_names
+                .get(s.school.index_usize())
+                .cloned()
+                .unwrap_or_default(),
+            street: d.street,
+            province: d.postcode.province(),
+            postcode: d.postcode,
+            city: d.city,
+            transport: d.transport.to_vec(),
+            track: d.track,
+            status,
+            registered_at: from_micros(s.registered_micros),
+            form: d.form,
+            hours_per_week: d.hours_per_week,
+            total_hours: d.total_hours,
+            periods: d.periods,
+            days: d.days,
+            preferred_service: d.preferred_service,
+            remarks: d.remarks,
+            supervisor,
+            national_number: d.national_number.filter(|_| personal),
+            email: d.email.filter(|_| personal),
+            phone: d.phone.filter(|_| personal),
+            placement,
+        });
+    }
+    Ok(cards)
+}
+
+/// Renders `items` (in `key` order, the file's, for locality) on rayon's threads and writes the
+/// rows to `out` in the items' own order, a window at a time so that memory stays bounded.
+/// `render` writes one row per item of its chunk into the writer, marking the end of each.
+fn write_reordered<T: Copy + Send + Sync, W: std::io::Write>(
+    delimiter: u8,
+    items: &[T],
+    key: impl Fn(&T) -> u32 + Sync,
+    out: &mut W,
+    render: impl Fn(&[T], &mut crate::csv::RowWriter) -> Result<()> + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+
+    const WINDOW: usize = 1 << 17;
+    const CHUNK: usize = 2048;
+    for window in items.chunks(WINDOW) {
+        let mut order: Vec<u32> = (0..window.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| key(&window[k as usize]));
+        let sorted: Vec<T> = order.iter().map(|&k| window[k as usize]).collect();
+
+        let rendered: Vec<Result<crate::csv::RowWriter>> = sorted
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut rows = crate::csv::RowWriter::new(delimiter);
+                render(chunk, &mut rows)?;
+                Ok(rows)
+            })
+            .collect();
+        let mut buffers = Vec::with_capacity(rendered.len());
+        for r in rendered {
+            buffers.push(r?.into_marked()?);
+        }
+
+        // Where each row of the window landed: sorted position k is chunk k / CHUNK.
+        let mut place = vec![(0u32, 0usize, 0usize); window.len()];
+        for (k, &pos) in order.iter().enumerate() {
+            let ends = &buffers[k / CHUNK].1;
+            let j = k % CHUNK;
+            let start = if j == 0 { 0 } else { ends[j - 1] };
+            place[pos as usize] = ((k / CHUNK) as u32, start, ends[j]);
+        }
+        for (c, start, end) in place {
+            out.write_all(&buffers[c as usize].0[start..end])?;
+        }
+    }
+    Ok(())
+}
+
+/// Renders `items` in chunks on rayon's threads and writes the chunks to `out` in order, a
+/// window of chunks at a time so that memory stays a few megabytes whatever the export's size.
+fn write_in_order<T: Sync, W: std::io::Write>(
+    items: &[T],
+    out: &mut W,
+    render: impl Fn(&[T]) -> Result<Vec<u8>> + Sync,
+) -> Result<()> {
+    use rayon::prelude::*;
+
+    const CHUNK: usize = 2048;
+    let window = CHUNK * 4 * rayon::current_num_threads().max(1);
+    for part in items.chunks(window) {
+        let rendered: Vec<Result<Vec<u8>>> = part.par_chunks(CHUNK).map(&render).collect();
+        for bytes in rendered {
+            out.write_all(&bytes?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The moment a call refers to: the one given, or now.
 fn moment(at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     at.unwrap_or_else(Utc::now)
 }
@@ -954,142 +1105,264 @@ impl Store {
         decision: &Decision,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let t = micros(at);
         let _writer = self.lock_writer();
 
-        let (entry, placement) = {
+        let planned = {
             let state = self.read_state();
-            let svc = state.service(service)?;
-            let i = state.student_index(student)?;
-            let cols = &state.columns;
-
-            let history = state.pairs.get(&(service.0, student.0));
-            let from = history
-                .and_then(|h| h.last())
-                .map_or(Status::Undecided, |(_, s)| *s);
-            if let Some(by) = cols.accepted_by(i)
-                && by != service.0
-            {
-                return Err(Error::AlreadyPlaced {
-                    student,
-                    service: ServiceId(by),
-                });
-            }
-
-            // A student this service accepted is no longer in its open tab; the machine
-            // refuses every change from `accepted`, which says more than "not visible".
-            let rule = Rule::new(&state.cal, service, svc.province, t);
-            if cols.accepted_by(i).is_none() && !cols.in_tab(i, &rule, Tab::Open) {
-                return Err(Error::NotVisible { student, service });
-            }
-            check_transition(state.track(i), from, decision.status)?;
-
-            // The decisions about one student are recorded in the order of their moments,
-            // whoever made them, so that "as of" views never see a later decision first.
-            if let Some(last) = state.last_decision.get(&student.0)
-                && *last > t
-            {
-                return Err(Error::invalid(
-                    "at",
-                    &at.to_rfc3339(),
-                    "is earlier than the latest decision recorded about this student",
-                ));
-            }
-
-            let placement = if decision.status == Status::Accepted {
-                let contact = decision.contact.ok_or_else(|| {
-                    Error::invalid("contact", "", "an accept needs a contact person")
-                })?;
-                let owner = state.contact(contact)?.service;
-                if owner != service {
-                    return Err(Error::invalid(
-                        "contact",
-                        &contact.to_string(),
-                        "is a contact person of another service",
-                    ));
-                }
-                let record = self.read_student(student)?;
-                let periods = accepted_periods(&record.data.periods, decision.periods.as_deref())?;
-                Some(Placement {
-                    service,
-                    contact,
-                    periods,
-                    notes: None,
-                    at_micros: t,
-                })
-            } else {
-                if decision.contact.is_some() {
-                    return Err(Error::invalid(
-                        "contact",
-                        &decision.status.to_string(),
-                        "only an accept takes a contact person",
-                    ));
-                }
-                if decision.periods.is_some() {
-                    return Err(Error::invalid(
-                        "periods",
-                        &decision.status.to_string(),
-                        "only an accept takes periods",
-                    ));
-                }
-                None
-            };
-            let notes = match &decision.notes {
-                Some(n) => optional_text("notes", n, crate::student::MAX_REMARKS, true)?,
-                None => None,
-            };
-            let placement = placement.map(|p| Placement {
-                notes: notes.clone(),
-                ..p
-            });
-
-            let entry = AuditEntry {
-                seq: state.audit_len + 1,
-                at_micros: t,
-                actor: actor.to_owned(),
+            let seq = state.audit_len + 1;
+            self.plan(
+                &state,
+                &Overlay::default(),
+                actor,
                 service,
                 student,
-                from,
-                to: decision.status,
-                contact: placement.as_ref().map(|p| p.contact),
-                periods: placement
-                    .as_ref()
-                    .map(|p| p.periods.clone())
-                    .unwrap_or_default(),
-                notes,
-            };
-            (entry, placement)
+                decision,
+                at,
+                seq,
+            )?
         };
 
+        self.record(std::slice::from_ref(&planned))
+    }
+
+    /// Records many decisions of one service at one moment in one durable transaction: what
+    /// a service decided about its selection, acknowledged together (a group commit).
+    ///
+    /// Each decision is checked as [`Store::decide`] checks it, in order, seeing the ones
+    /// before it in the batch (invite, then accept, the same student). The result has one
+    /// entry per decision: `Ok` if it was recorded, or why it was refused; a refused decision
+    /// does not stop the others. An error of the store itself (the disk) records nothing.
+    ///
+    /// ```
+    /// # use chrono::NaiveDate;
+    /// # use stagematch_core::*;
+    /// # let store = Store::memory()?;
+    /// # let svc = store.add_service("Familiezorg", Province::Antwerp)?;
+    /// # let contact = store.add_contact(svc, &NewContact::new("Els", "03 123 45 67", "e@f.be"))?;
+    /// # let school = store.add_school("VTI Mechelen")?;
+    /// # let d = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    /// # let student = NewStudent {
+    /// #     first_name: "Jan".into(), last_name: "Janssens".into(), street: "Markt 1".into(),
+    /// #     postcode: "2800".into(), city: "Mechelen".into(), form: "blok".into(),
+    /// #     periods: vec![Period::new(d(10, 1), d(10, 31))?],
+    /// #     hours_per_week: 20.0, total_hours: 80.0, ..NewStudent::default()
+    /// # };
+    /// let registered = brussels(2025, 9, 1, 9, 0)?;
+    /// let ids = store.register_students(school, &[student.clone(), student], registered)?;
+    /// let round3 = brussels(2025, 9, 22, 10, 0)?;
+    /// let results = store.decide_many(
+    ///     svc,
+    ///     &[
+    ///         (ids[0], Decision::accept(contact)),
+    ///         (ids[0], Decision::new(Status::NotAccepted)), // not after an accept
+    ///         (ids[1], Decision::new(Status::NotAccepted)),
+    ///     ],
+    ///     round3,
+    /// )?;
+    /// assert!(results[0].is_ok() && results[2].is_ok());
+    /// assert!(matches!(results[1], Err(Error::InvalidTransition { .. })));
+    /// # Ok::<(), stagematch_core::Error>(())
+    /// ```
+    pub fn decide_many(
+        &self,
+        service: ServiceId,
+        decisions: &[(StudentId, Decision)],
+        at: impl Into<Option<DateTime<Utc>>>,
+    ) -> Result<Vec<Result<()>>> {
+        let at = moment(at.into());
+        let actor = service.to_string();
+        let _writer = self.lock_writer();
+
+        let mut planned = Vec::new();
+        let mut results = Vec::with_capacity(decisions.len());
+        {
+            let state = self.read_state();
+            state.service(service)?;
+            let mut overlay = Overlay::default();
+            for (student, decision) in decisions {
+                let seq = state.audit_len + 1 + planned.len() as u64;
+                match self.plan(
+                    &state, &overlay, &actor, service, *student, decision, at, seq,
+                ) {
+                    Ok(p) => {
+                        overlay.status.insert(student.0, p.entry.to);
+                        planned.push(p);
+                        results.push(Ok(()));
+                    }
+                    Err(e) => results.push(Err(e)),
+                }
+            }
+        }
+
+        if !planned.is_empty() {
+            self.record(&planned)?;
+        }
+        Ok(results)
+    }
+
+    /// Checks one decision against the state (and the batch before it, in `overlay`) and
+    /// returns what to record. The caller holds the writer lock.
+    #[allow(clippy::too_many_arguments)]
+    fn plan(
+        &self,
+        state: &State,
+        overlay: &Overlay,
+        actor: &str,
+        service: ServiceId,
+        student: StudentId,
+        decision: &Decision,
+        at: DateTime<Utc>,
+        seq: u64,
+    ) -> Result<Planned> {
+        let t = micros(at);
+        let svc = state.service(service)?;
+        let i = state.student_index(student)?;
+        let cols = &state.columns;
+
+        let earlier = overlay.status.get(&student.0).copied();
+        let from = earlier.unwrap_or_else(|| {
+            state
+                .pairs
+                .get(&(service.0, student.0))
+                .and_then(|h| h.last())
+                .map_or(Status::Undecided, |(_, s)| *s)
+        });
+        let accepted_by = match earlier {
+            Some(Status::Accepted) => Some(service.0),
+            _ => cols.accepted_by(i),
+        };
+        if let Some(by) = accepted_by
+            && by != service.0
+        {
+            return Err(Error::AlreadyPlaced {
+                student,
+                service: ServiceId(by),
+            });
+        }
+
+        // A student this service accepted is no longer in its open tab; the machine refuses
+        // every change from `accepted`, which says more than "not visible".
+        let rule = Rule::new(&state.cal, service, svc.province, t);
+        if accepted_by.is_none() && !cols.in_tab(i, &rule, Tab::Open) {
+            return Err(Error::NotVisible { student, service });
+        }
+        check_transition(state.track(i), from, decision.status)?;
+
+        // The decisions about one student are recorded in the order of their moments,
+        // whoever made them, so that "as of" views never see a later decision first.
+        if let Some(last) = state.last_decision.get(&student.0)
+            && *last > t
+        {
+            return Err(Error::invalid(
+                "at",
+                &at.to_rfc3339(),
+                "is earlier than the latest decision recorded about this student",
+            ));
+        }
+
+        let placement = if decision.status == Status::Accepted {
+            let contact = decision
+                .contact
+                .ok_or_else(|| Error::invalid("contact", "", "an accept needs a contact person"))?;
+            let owner = state.contact(contact)?.service;
+            if owner != service {
+                return Err(Error::invalid(
+                    "contact",
+                    &contact.to_string(),
+                    "is a contact person of another service",
+                ));
+            }
+            let record = self.read_student(student)?;
+            let periods = accepted_periods(&record.data.periods, decision.periods.as_deref())?;
+            Some(Placement {
+                service,
+                contact,
+                periods,
+                notes: None,
+                at_micros: t,
+            })
+        } else {
+            if decision.contact.is_some() {
+                return Err(Error::invalid(
+                    "contact",
+                    &decision.status.to_string(),
+                    "only an accept takes a contact person",
+                ));
+            }
+            if decision.periods.is_some() {
+                return Err(Error::invalid(
+                    "periods",
+                    &decision.status.to_string(),
+                    "only an accept takes periods",
+                ));
+            }
+            None
+        };
+        let notes = match &decision.notes {
+            Some(n) => optional_text("notes", n, crate::student::MAX_REMARKS, true)?,
+            None => None,
+        };
+        let placement = placement.map(|p| Placement {
+            notes: notes.clone(),
+            ..p
+        });
+
+        let entry = AuditEntry {
+            seq,
+            at_micros: t,
+            actor: actor.to_owned(),
+            service,
+            student,
+            from,
+            to: decision.status,
+            contact: placement.as_ref().map(|p| p.contact),
+            periods: placement
+                .as_ref()
+                .map(|p| p.periods.clone())
+                .unwrap_or_default(),
+            notes,
+        };
+        Ok(Planned { entry, placement })
+    }
+
+    /// Writes planned decisions in one durable transaction, then makes them visible. The
+    /// caller holds the writer lock; if the transaction fails, nothing is recorded.
+    fn record(&self, planned: &[Planned]) -> Result<()> {
         self.transact(|txn| {
-            txn.open_table(AUDIT)?
-                .insert(entry.seq, encode(&entry)?.as_slice())?;
-            if let Some(p) = &placement {
-                let mut table = txn.open_table(PLACEMENTS)?;
+            let mut audit = txn.open_table(AUDIT)?;
+            let mut table = txn.open_table(PLACEMENTS)?;
+            for Planned { entry, placement } in planned {
+                audit.insert(entry.seq, encode(entry)?.as_slice())?;
+                let Some(p) = placement else { continue };
+
                 // A second line of defence for exactly-once: the file itself must not hold a
                 // placement yet (the writer lock already guarantees it does not).
-                if let Some(existing) = table.get(student.0)? {
+                if let Some(existing) = table.get(entry.student.0)? {
                     let existing: Placement = decode(existing.value())?;
                     return Err(Error::AlreadyPlaced {
-                        student,
+                        student: entry.student,
                         service: existing.service,
                     });
                 }
-                table.insert(student.0, encode(p)?.as_slice())?;
+                table.insert(entry.student.0, encode(p)?.as_slice())?;
             }
             Ok(())
         })?;
 
         let mut state = self.write_state();
-        state.audit_len = entry.seq;
-        state.last_decision.insert(student.0, t);
-        state
-            .pairs
-            .entry((service.0, student.0))
-            .or_default()
-            .push((t, entry.to));
-        if placement.is_some() {
-            state.columns.set_accepted(student.index(), service.0, t);
+        for Planned { entry, placement } in planned {
+            state.audit_len = entry.seq;
+            state.last_decision.insert(entry.student.0, entry.at_micros);
+            state
+                .pairs
+                .entry((entry.service.0, entry.student.0))
+                .or_default()
+                .push((entry.at_micros, entry.to));
+            if placement.is_some() {
+                state
+                    .columns
+                    .set_accepted(entry.student.index(), entry.service.0, entry.at_micros);
+            }
         }
         Ok(())
     }
@@ -1217,16 +1490,54 @@ impl Store {
     ) -> Result<usize> {
         let t = micros(moment(at.into()));
         let (_, picked) = self.pick(service, query, t, true)?;
-        let count = picked.len();
+        let school_names = self.school_names();
+        let txn = self.db.begin_read()?;
 
-        let mut writer = crate::csv::TabWriter::new(out, options)?;
-        for chunk in picked.chunks(4096) {
-            for card in self.cards(service, chunk.to_vec())? {
-                writer.write(&card)?;
-            }
-        }
-        writer.finish()?;
-        Ok(count)
+        let mut out = out;
+        out.write_all(&crate::csv::tab_header(options)?)?;
+        // The tab's order is not the file's: each window of rows is read in id order (the
+        // file's), rendered on rayon's threads, and written back in the tab's order.
+        write_reordered(
+            options.delimiter,
+            &picked,
+            |p| p.0.0,
+            &mut out,
+            |chunk, rows| {
+                let students = txn.open_table(STUDENTS)?;
+                let placements = txn.open_table(PLACEMENTS)?;
+
+                for &(id, status, personal) in chunk {
+                    let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
+                        what: "student",
+                        id: id.to_string(),
+                    })?;
+                    let s: StudentRef<'_> = postcard::from_bytes(value.value())?;
+                    let placement = if status == Status::Accepted {
+                        placements
+                            .get(id.0)?
+                            .map(|v| decode::<Placement>(v.value()))
+                            .transpose()?
+                            .filter(|p| p.service == service)
+                    } else {
+                        None
+                    };
+                    let tail = crate::csv::TabTail {
+                        id,
+                        school_name: school_names
+                            .get(s.school.index_usize())
+                            .map_or("", String::as_str),
+                        registered_at: from_micros(s.registered_micros),
+                        status,
+                        placement: placement.as_ref(),
+                    };
+                    rows.tab_row_stored(&s, personal, &tail)?;
+                    rows.mark()?;
+                }
+                Ok(())
+            },
+        )?;
+        out.flush()?;
+        Ok(picked.len())
     }
 
     /// Writes every student with every field, personal data included, and its placement:
@@ -1237,31 +1548,46 @@ impl Store {
         options: &crate::csv::ExportOptions,
         out: W,
     ) -> Result<usize> {
-        let schools: Vec<String> = self
-            .read_state()
+        let school_names = self.school_names();
+        let txn = self.db.begin_read()?;
+        let count = txn.open_table(STUDENTS)?.len()?;
+        let ids: Vec<u32> = (1..=u32::try_from(count).unwrap_or(u32::MAX)).collect();
+
+        let mut out = out;
+        out.write_all(&crate::csv::full_header(options)?)?;
+        write_in_order(&ids, &mut out, |chunk| {
+            let students = txn.open_table(STUDENTS)?;
+            let placements = txn.open_table(PLACEMENTS)?;
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                return Ok(Vec::new());
+            };
+
+            let mut rows = crate::csv::RowWriter::new(options.delimiter);
+            for item in students.range(*first..=*last)? {
+                let (_, value) = item?;
+                let student: StudentRef<'_> = postcard::from_bytes(value.value())?;
+                let placement: Option<Placement> = placements
+                    .get(student.id.0)?
+                    .map(|v| decode(v.value()))
+                    .transpose()?;
+                let school = school_names
+                    .get(student.school.index_usize())
+                    .map_or("", String::as_str);
+                rows.full_row(&student, school, placement.as_ref())?;
+            }
+            rows.into_bytes()
+        })?;
+        out.flush()?;
+        Ok(ids.len())
+    }
+
+    /// The schools' names, by index.
+    fn school_names(&self) -> Vec<String> {
+        self.read_state()
             .schools
             .iter()
             .map(|s| s.name.clone())
-            .collect();
-        let txn = self.db.begin_read()?;
-        let placements = txn.open_table(PLACEMENTS)?;
-        let mut writer = crate::csv::FullWriter::new(out, options)?;
-        let mut count = 0;
-        for item in txn.open_table(STUDENTS)?.iter()? {
-            let (_, value) = item?;
-            let student: Student = decode(value.value())?;
-            let placement: Option<Placement> = placements
-                .get(student.id.0)?
-                .map(|v| decode(v.value()))
-                .transpose()?;
-            let school = schools
-                .get(student.school.index_usize())
-                .map_or("", String::as_str);
-            writer.write(&student, school, placement.as_ref())?;
-            count += 1;
-        }
-        writer.finish()?;
-        Ok(count)
+            .collect()
     }
 
     /// One student's card as `service` sees it at `at` (now if `None`). The student must be in
@@ -1296,71 +1622,7 @@ impl Store {
     /// Builds cards from the records in redb, masking personal data by status.
     fn cards(&self, service: ServiceId, picked: Vec<Picked>) -> Result<Vec<StudentCard>> {
         let txn = self.db.begin_read()?;
-        let students = txn.open_table(STUDENTS)?;
-        let placements = txn.open_table(PLACEMENTS)?;
-        let school_names: Vec<String> = self
-            .read_state()
-            .schools
-            .iter()
-            .map(|s| s.name.clone())
-            .collect();
-
-        let mut cards = Vec::with_capacity(picked.len());
-        for (id, status, personal) in picked {
-            let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
-                what: "student",
-                id: id.to_string(),
-            })?;
-            let s: Student = decode(value.value())?;
-
-            let placement = if status == Status::Accepted {
-                placements
-                    .get(id.0)?
-                    .map(|v| decode::<Placement>(v.value()))
-                    .transpose()?
-                    .filter(|p| p.service == service)
-            } else {
-                None
-            };
-
-            let d = s.data;
-            let supervisor = d.supervisor.map(|sup| Supervisor {
-                name: sup.name,
-                email: sup.email.filter(|_| personal),
-                phone: sup.phone.filter(|_| personal),
-            });
-            cards.push(StudentCard {
-                id,
-                first_name: d.first_name,
-                last_name: d.last_name,
-                school: s.school,
-                school_name: school_names
-                    .get(s.school.index_usize())
-                    .cloned()
-                    .unwrap_or_default(),
-                street: d.street,
-                province: d.postcode.province(),
-                postcode: d.postcode,
-                city: d.city,
-                transport: d.transport.to_vec(),
-                track: d.track,
-                status,
-                registered_at: from_micros(s.registered_micros),
-                form: d.form,
-                hours_per_week: d.hours_per_week,
-                total_hours: d.total_hours,
-                periods: d.periods,
-                days: d.days,
-                preferred_service: d.preferred_service,
-                remarks: d.remarks,
-                supervisor,
-                national_number: d.national_number.filter(|_| personal),
-                email: d.email.filter(|_| personal),
-                phone: d.phone.filter(|_| personal),
-                placement,
-            });
-        }
-        Ok(cards)
+        cards_in(&txn, service, &picked, &self.school_names())
     }
 
     /// Round statistics as of `at` (now if `None`); see [`crate::stats`].

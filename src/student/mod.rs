@@ -519,6 +519,52 @@ pub struct Student {
     pub data: StudentData,
 }
 
+/// A stored [`Student`] read without copying its texts: the same encoding, with every string
+/// borrowed from the bytes the store read as bytes (the encoding of a string and of bytes is
+/// the same; the texts were checked to be UTF-8 when the student was stored, so they are not
+/// checked again). Exports render a million of these.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StudentRef<'a> {
+    pub id: StudentId,
+    pub school: SchoolId,
+    pub registered_micros: i64,
+    #[serde(borrow)]
+    pub data: StudentDataRef<'a>,
+}
+
+/// [`StudentData`] with borrowed texts; the fields in the same order, as the encoding needs.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StudentDataRef<'a> {
+    pub track: Track,
+    pub first_name: &'a [u8],
+    pub last_name: &'a [u8],
+    pub street: &'a [u8],
+    pub postcode: Postcode,
+    pub city: &'a [u8],
+    pub transport: TransportSet,
+    pub periods: Vec<Period>,
+    pub hours_per_week: f64,
+    pub total_hours: f64,
+    pub form: &'a [u8],
+    pub days: Vec<Weekday>,
+    pub preferred_service: Option<ServiceId>,
+    /// The digits, checked when the student was stored.
+    pub national_number: Option<&'a [u8]>,
+    pub email: Option<&'a [u8]>,
+    pub phone: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub supervisor: Option<SupervisorRef<'a>>,
+    pub remarks: Option<&'a [u8]>,
+}
+
+/// [`Supervisor`] with borrowed texts.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SupervisorRef<'a> {
+    pub name: Option<&'a [u8]>,
+    pub email: Option<&'a [u8]>,
+    pub phone: Option<&'a [u8]>,
+}
+
 impl Student {
     /// When the school registered the student.
     pub fn registered_at(&self) -> DateTime<Utc> {
@@ -529,6 +575,84 @@ impl Student {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_read_sees_what_was_stored() {
+        let mut rng = crate::synth::Rng::new(11);
+        let service = [(ServiceId(3), Province::Antwerp)];
+        for k in 0..200 {
+            let data = crate::synth::student(&mut rng, &service)
+                .into_data()
+                .unwrap();
+            let student = Student {
+                id: StudentId(k + 1),
+                school: SchoolId(2),
+                registered_micros: 1_750_000_000_000_000 + i64::from(k),
+                data,
+            };
+            let bytes = postcard::to_allocvec(&student).unwrap();
+            let r: StudentRef<'_> = postcard::from_bytes(&bytes).unwrap();
+            let d = &student.data;
+            assert_eq!(
+                (r.id, r.school, r.registered_micros),
+                (student.id, student.school, student.registered_micros)
+            );
+            assert_eq!(
+                (
+                    r.data.first_name,
+                    r.data.last_name,
+                    r.data.street,
+                    r.data.city,
+                    r.data.form
+                ),
+                (
+                    d.first_name.as_bytes(),
+                    d.last_name.as_bytes(),
+                    d.street.as_bytes(),
+                    d.city.as_bytes(),
+                    d.form.as_bytes()
+                )
+            );
+            assert_eq!(
+                (r.data.track, r.data.postcode, r.data.transport),
+                (d.track, d.postcode, d.transport)
+            );
+            assert_eq!((&r.data.periods, &r.data.days), (&d.periods, &d.days));
+            assert_eq!(
+                (r.data.hours_per_week, r.data.total_hours),
+                (d.hours_per_week, d.total_hours)
+            );
+            assert_eq!(r.data.preferred_service, d.preferred_service);
+            fn b(v: Option<&str>) -> Option<&[u8]> {
+                v.map(str::as_bytes)
+            }
+            assert_eq!(
+                r.data.national_number,
+                b(d.national_number.as_ref().map(|n| n.digits()))
+            );
+            assert_eq!(
+                (r.data.email, r.data.phone, r.data.remarks),
+                (
+                    b(d.email.as_deref()),
+                    b(d.phone.as_deref()),
+                    b(d.remarks.as_deref())
+                )
+            );
+            let sup = r
+                .data
+                .supervisor
+                .as_ref()
+                .map(|s| (s.name, s.email, s.phone));
+            let want = d.supervisor.as_ref().map(|s| {
+                (
+                    b(s.name.as_deref()),
+                    b(s.email.as_deref()),
+                    b(s.phone.as_deref()),
+                )
+            });
+            assert_eq!(sup, want);
+        }
+    }
 
     fn d(m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, m, day).unwrap()

@@ -15,8 +15,8 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use stagematch_core::synth::{self, Rng};
 use stagematch_core::{
-    ContactId, Decision, Error, NewContact, Phase, Province, Query, RoundStat, ServiceId, Status,
-    Store, Track, Transport, brussels,
+    ContactId, Decision, Error, MAX_LIMIT, NewContact, Phase, Province, Query, RoundStat,
+    ServiceId, Status, Store, Track, Transport, brussels,
 };
 
 /// What the demo did, for the summary and the report.
@@ -76,6 +76,27 @@ pub fn play(store: &Store, students: usize, seed: u64) -> Result<Outcome, Error>
         })
         .collect();
     let total_weight: u64 = weights.iter().sum();
+    let steps = [
+        ("dual window", at(2025, 6, 20, 10)?),
+        ("round 1, week 1", at(2025, 7, 2, 10)?),
+        ("round 1, week 4", at(2025, 7, 24, 10)?),
+        ("round 2, week 1", at(2025, 9, 8, 10)?),
+        ("round 2, week 2", at(2025, 9, 15, 10)?),
+        ("round 3, day 1", at(2025, 9, 19, 13)?),
+        ("round 3, week 1", at(2025, 9, 24, 10)?),
+        ("round 3, last day", at(2025, 9, 30, 9)?),
+        ("placement target", at(2025, 10, 7, 11)?),
+        ("November", at(2025, 11, 10, 10)?),
+    ];
+
+    // One bar for the whole season (registration days, then steps), on standard error and
+    // only on a terminal; the summary lines go to standard output around it.
+    let bar = indicatif::ProgressBar::new(days as u64 + steps.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{msg:<24} {bar:40} {pos}/{len} ({elapsed})")
+            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?,
+    );
+    bar.set_message("registering students");
+
     let mut remaining = students;
     for (d, w) in weights.iter_mut().enumerate() {
         let share = if d + 1 == days as usize {
@@ -94,26 +115,18 @@ pub fn play(store: &Store, students: usize, seed: u64) -> Result<Outcome, Error>
         let when = first_day + Duration::days(d as i64) + Duration::minutes(rng.below(480) as i64);
         store.register_students(school, &batch, when)?;
         remaining -= share;
+        bar.set_position(d as u64 + 1);
     }
-    println!(
-        "registered {} students from {} schools for {} services",
-        students,
-        schools.len(),
-        services.len()
-    );
-
-    let steps = [
-        ("dual window", at(2025, 6, 20, 10)?),
-        ("round 1, week 1", at(2025, 7, 2, 10)?),
-        ("round 1, week 4", at(2025, 7, 24, 10)?),
-        ("round 2, week 1", at(2025, 9, 8, 10)?),
-        ("round 2, week 2", at(2025, 9, 15, 10)?),
-        ("round 3, day 1", at(2025, 9, 19, 13)?),
-        ("round 3, week 1", at(2025, 9, 24, 10)?),
-        ("round 3, last day", at(2025, 9, 30, 9)?),
-        ("placement target", at(2025, 10, 7, 11)?),
-        ("November", at(2025, 11, 10, 10)?),
-    ];
+    bar.set_position(days as u64);
+    bar.set_message("playing the season");
+    bar.suspend(|| {
+        println!(
+            "registered {} students from {} schools for {} services",
+            students,
+            schools.len(),
+            services.len()
+        )
+    });
 
     let mut races_lost = 0;
     for (step, (label, t)) in steps.into_iter().enumerate() {
@@ -164,16 +177,21 @@ pub fn play(store: &Store, students: usize, seed: u64) -> Result<Outcome, Error>
             .into_iter()
             .max()
             .unwrap_or(0);
-        println!(
-            "{:<18} {:<7} accepted {:>6}, invited {:>5}, declined {:>5}; largest open tab {:>7}",
-            label,
-            phase.code(),
-            accepted,
-            invited,
-            declined,
-            open
-        );
+        bar.suspend(|| {
+            println!(
+                "{:<18} {:<7} accepted {:>6}, invited {:>5}, declined {:>5}; largest open tab \
+                 {:>7}",
+                label,
+                phase.code(),
+                accepted,
+                invited,
+                declined,
+                open
+            )
+        });
+        bar.inc(1);
     }
+    bar.finish_and_clear();
 
     let end = at(2025, 11, 11, 10)?;
     let stats = store.round_stats(end);
@@ -199,6 +217,33 @@ fn decide_as_a_service(
         return Ok(counts);
     }
 
+    // A service that loses races looks again (up to three times a step) for what it still
+    // wants this step, as a real one would after being told "already placed".
+    let quota = (svc.capacity / 3).max(5).min(svc.capacity);
+    for _ in 0..3 {
+        let before = counts;
+        let wanted = quota.saturating_sub(counts.0).min(svc.capacity);
+        if wanted == 0 {
+            break;
+        }
+        one_pass(store, svc, t, phase, rng, wanted, &mut counts)?;
+        if counts.3 == before.3 {
+            break;
+        }
+    }
+    Ok(counts)
+}
+
+/// One look at the open tab and one batch of decisions.
+fn one_pass(
+    store: &Store,
+    svc: &mut Svc,
+    t: DateTime<Utc>,
+    phase: Phase,
+    rng: &mut Rng,
+    quota: usize,
+    counts: &mut (usize, usize, usize, usize),
+) -> Result<(), Error> {
     // Near students first: own province, with their own transport; then anyone in round 3.
     let own_transport = vec![
         Transport::Car,
@@ -206,24 +251,29 @@ fn decide_as_a_service(
         Transport::EBike,
         Transport::Bike,
     ];
+    let limit = (quota * 2).min(MAX_LIMIT);
     let near = Query {
         provinces: vec![svc.province],
         transport: own_transport,
-        limit: 200,
+        limit,
         ..Query::default()
     };
     let anyone = Query {
-        limit: 200,
+        limit,
         ..Query::default()
     };
-    let quota = (svc.capacity / 3).max(5).min(svc.capacity);
     let mut rows = store.students(svc.id, &near, t)?.rows;
     if rows.len() < quota * 2 && matches!(phase, Phase::Round3 | Phase::Open) {
-        rows.extend(store.students(svc.id, &anyone, t)?.rows);
+        let seen: std::collections::HashSet<_> = rows.iter().map(|c| c.id).collect();
+        let more = store.students(svc.id, &anyone, t)?.rows;
+        rows.extend(more.into_iter().filter(|c| !seen.contains(&c.id)));
     }
 
+    // The service's choices for this moment, sent as one batch: one durable transaction.
+    let mut batch = Vec::new();
+    let mut accepts = 0;
     for card in rows.iter().take(quota * 2) {
-        if svc.capacity == 0 {
+        if accepts == svc.capacity {
             break;
         }
         let decision = match (card.track, card.status) {
@@ -235,7 +285,15 @@ fn decide_as_a_service(
             (_, Status::NotAccepted) => continue,
             _ => Decision::accept(svc.contact),
         };
-        match store.decide(svc.id, card.id, &decision, t) {
+        if decision.status == Status::Accepted {
+            accepts += 1;
+        }
+        batch.push((card.id, decision));
+    }
+
+    let results = store.decide_many(svc.id, &batch, t)?;
+    for ((_, decision), result) in batch.iter().zip(results) {
+        match result {
             Ok(()) => match decision.status {
                 Status::Accepted => {
                     counts.0 += 1;
@@ -249,7 +307,7 @@ fn decide_as_a_service(
             Err(other) => return Err(other),
         }
     }
-    Ok(counts)
+    Ok(())
 }
 
 /// Writes a self-contained HTML page with SVG bar charts of the round statistics.

@@ -137,13 +137,17 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Export a service's tab to CSV for Excel (UTF-8 with BOM, ';', DD/MM/YYYY).
+    /// Export a service's tab to CSV for Excel (UTF-8 with BOM, ';', DD/MM/YYYY), or with
+    /// --all every student with every field (the coordinator's export, which import reads).
     Export {
         /// The store file.
         db: PathBuf,
         /// The service's name or id.
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        service: Option<String>,
+        /// Every student, personal data included, with its placement (for the coordinator).
         #[arg(long)]
-        service: String,
+        all: bool,
         /// The CSV file to write.
         out: PathBuf,
         #[command(flatten)]
@@ -333,9 +337,21 @@ fn run(command: Command) -> Result<(), Error> {
         } => {
             let store = existing(&db)?;
             let school = store.find_school(&school)?.id;
-            let input = std::io::BufReader::new(std::fs::File::open(&file)?);
-            let ids = store.import_students(input, school, moment(&at)?)?;
-            println!("imported {} students", ids.len());
+            let at = moment(&at)?;
+            let input = std::fs::File::open(&file)?;
+
+            // A bar over the file's bytes, on standard error and only on a terminal; the last
+            // moments (the commit) show as a full bar.
+            let bar = indicatif::ProgressBar::new(input.metadata()?.len()).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "importing {bar:40} {bytes}/{total_bytes} ({eta})",
+                )
+                .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?,
+            );
+            let input = std::io::BufReader::new(bar.wrap_read(input));
+            let imported = store.import_students(input, school, at);
+            bar.finish_and_clear();
+            println!("imported {} students", imported?.len());
         }
         Command::Students {
             db,
@@ -396,10 +412,17 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Export {
             db,
             service,
+            all: _,
             out,
             view,
         } => {
             let store = existing(&db)?;
+            let Some(service) = service else {
+                let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+                let n = store.export_students(&ExportOptions::default(), file)?;
+                println!("wrote {n} students to {}", out.display());
+                return Ok(());
+            };
             let svc = store.find_service(&service)?.id;
             let query = view.query()?;
             let file = std::io::BufWriter::new(std::fs::File::create(&out)?);

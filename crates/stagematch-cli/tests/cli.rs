@@ -192,6 +192,31 @@ fn a_season_from_the_command_line() {
         "{rows}"
     );
 
+    // The coordinator's export reads back into a new store as the same students.
+    let all_csv = dir.path().join("all.csv");
+    let out = ok(&["export", &db, "--all", all_csv.to_str().unwrap()]);
+    assert!(out.contains("wrote 2 students"), "{out}");
+    let all = std::fs::read_to_string(&all_csv).unwrap();
+    assert!(
+        all.contains(";stu-1;") && all.contains(";svc-2;con-2;"),
+        "{all}"
+    );
+    let copy = dir.path().join("copy.redb").to_str().unwrap().to_owned();
+    ok(&["init", &copy]);
+    ok(&["add-service", &copy, "Familiezorg", "--province", "VAN"]);
+    ok(&["add-service", &copy, "Thuiszorg", "--province", "VAN"]);
+    ok(&["add-school", &copy, "Sint-Jozef"]);
+    let out = ok(&[
+        "import",
+        &copy,
+        "--school",
+        "sch-1",
+        all_csv.to_str().unwrap(),
+    ]);
+    assert!(out.contains("imported 2 students"), "{out}");
+    let (code, _, err) = stagematch(&["export", &db, "--all", "--service", "svc-1", "x.csv"]);
+    assert_eq!(code, 2, "{err}");
+
     let stats = ok(&["stats", &db, "--at", "2025-10-08 12:00"]);
     assert!(
         stats

@@ -1080,6 +1080,29 @@ impl Store {
         })
     }
 
+    /// Writes every student with every field, personal data included, and its placement
+    /// (the coordinator's export, which `import_students` reads back); returns the rows.
+    #[pyo3(signature = (path, delimiter=";"))]
+    fn export_students(&self, py: Python<'_>, path: PathBuf, delimiter: &str) -> PyResult<usize> {
+        let delimiter = match delimiter {
+            ";" => b';',
+            "," => b',',
+            other => {
+                let value = other.into_pyobject(py)?.into_any();
+                return Err(invalid(py, "delimiter", &value, "must be ; or ,"));
+            }
+        };
+        let store = self.inner.clone();
+        let options = sm::csv::ExportOptions {
+            delimiter,
+            bom: true,
+        };
+        detached(py, move || {
+            let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            store.export_students(&options, file)
+        })
+    }
+
     /// One student's card as `service` sees it.
     #[pyo3(signature = (service, student, at=None))]
     fn student(
@@ -1124,6 +1147,60 @@ impl Store {
         let at = moment(py, at)?;
         let store = self.inner.clone();
         detached(py, move || store.decide(service, student, &decision, at))
+    }
+
+    /// Records many decisions of one service at one moment in one durable transaction.
+    /// `decisions` holds `(student, status)` or `(student, status, contact)` tuples; the
+    /// result has one entry per decision: `None` if it was recorded, else the exception that
+    /// refused it (the others are recorded all the same).
+    #[pyo3(signature = (service, decisions, at=None))]
+    fn decide_many(
+        &self,
+        py: Python<'_>,
+        service: &str,
+        decisions: &Bound<'_, PyAny>,
+        at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Option<Py<PyAny>>>> {
+        let service: sm::ServiceId = parse(py, service)?;
+        let mut batch = Vec::new();
+        for item in decisions.try_iter()? {
+            let item = item?;
+            let parts: Vec<Option<String>> = item.extract().map_err(|_| {
+                invalid(
+                    py,
+                    "decisions",
+                    &item,
+                    "each decision must be (student, status) or (student, status, contact)",
+                )
+            })?;
+            let (student, status, contact) = match parts.as_slice() {
+                [Some(s), Some(st)] => (s, st, None),
+                [Some(s), Some(st), c] => (s, st, c.as_ref()),
+                _ => {
+                    return Err(invalid(
+                        py,
+                        "decisions",
+                        &item,
+                        "each decision must be (student, status) or (student, status, contact)",
+                    ));
+                }
+            };
+            let decision = sm::Decision {
+                status: parse(py, status)?,
+                contact: contact.map(|c| parse(py, c)).transpose()?,
+                periods: None,
+                notes: None,
+            };
+            batch.push((parse::<sm::StudentId>(py, student)?, decision));
+        }
+
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        let results = detached(py, move || store.decide_many(service, &batch, at))?;
+        Ok(results
+            .into_iter()
+            .map(|r| r.err().map(|e| to_py(py, e).into_value(py).into_any()))
+            .collect())
     }
 
     /// This service's status for the student.

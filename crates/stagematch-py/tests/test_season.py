@@ -391,3 +391,54 @@ def test_export_csv_for_excel(season: Season, tmp_path) -> None:
     with pytest.raises(sm.ValidationError) as info:
         season.store.export_csv(season.antwerp, accepted, delimiter="|")
     assert info.value.field == "delimiter"
+
+
+def test_the_coordinators_export_reads_back(season: Season, tmp_path) -> None:
+    c = cast(season)
+    t = at(9, 22)
+    season.store.decide(season.antwerp, c["own"], "accepted", contact=season.antwerp_contact, at=t)
+    path = tmp_path / "all.csv"
+    assert season.store.export_students(path) == season.store.student_count()
+    text = path.read_text(encoding="utf-8-sig")
+    assert "85.07.30-033.28" in text
+    tail = ";id;school;registered_at;placed_with;contact;accepted_periods"
+    assert text.splitlines()[0].endswith(tail)
+
+    copy = sm.Store.memory()
+    copy.add_service("Familiezorg Antwerpen", province="VAN")
+    copy.add_service("Thuiszorg Limburg", province="Limburg")
+    school = copy.add_school("Kopie")
+    report = copy.import_students(path, school, at=at(5, 20))
+    assert report["imported"] == season.store.student_count() == copy.student_count()
+    with pytest.raises(sm.ValidationError) as info:
+        season.store.export_students(path, delimiter="\t")
+    assert info.value.field == "delimiter"
+
+
+def test_decide_many_records_the_good_decisions_in_one_go(season: Season) -> None:
+    c = cast(season)
+    t = at(9, 22)
+    results = season.store.decide_many(
+        season.antwerp,
+        [
+            (c["own"], "accepted", season.antwerp_contact),
+            (c["far"], "niet aanvaard"),
+            (c["own"], "not_accepted"),
+            (c["other"], "accepted", season.limburg_contact),
+        ],
+        at=t,
+    )
+    assert results[0] is None and results[1] is None
+    assert isinstance(results[2], sm.InvalidTransition)
+    assert isinstance(results[3], sm.ValidationError) and results[3].field == "contact"
+    assert season.store.status(season.antwerp, c["own"], at=t) == "accepted"
+    assert season.store.status(season.antwerp, c["far"], at=t) == "not_accepted"
+
+    lost = season.store.decide_many(
+        season.limburg, [(c["own"], "accepted", season.limburg_contact)], at=t
+    )
+    assert isinstance(lost[0], sm.AlreadyPlaced) and lost[0].service == season.antwerp
+    for bad in ([("stu-1",)], [42], [("stu-1", None)]):
+        with pytest.raises(sm.ValidationError) as info:
+            season.store.decide_many(season.antwerp, bad, at=t)
+        assert info.value.field == "decisions"

@@ -1,7 +1,7 @@
 """Type stubs of the native module behind ``stagematch`` (checked by ``mypy.stubtest``)."""
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any, final
 
@@ -260,6 +260,7 @@ class Store:
         sort: str = "default",
         delimiter: str = ";",
     ) -> int: ...
+    def export_students(self, path: str | os.PathLike[str], delimiter: str = ";") -> int: ...
     def student(self, service: str, student: str, at: _Moment = None) -> StudentCard: ...
     def decide(
         self,
@@ -271,6 +272,12 @@ class Store:
         notes: str | None = None,
         at: _Moment = None,
     ) -> None: ...
+    def decide_many(
+        self,
+        service: str,
+        decisions: Iterable[tuple[str, str] | tuple[str, str, str | None]],
+        at: _Moment = None,
+    ) -> list[StagematchError | None]: ...
     def status(self, service: str, student: str, at: _Moment = None) -> str: ...
     def status_counts(self) -> Table: ...
     def round_stats(self, at: _Moment = None) -> Table: ...
