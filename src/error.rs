@@ -97,6 +97,22 @@ pub enum Error {
     #[error("the store is damaged: {0}")]
     Corrupt(String),
 
+    /// A sign-in, token or session was refused (*aanmelden mislukt*). The reason never says
+    /// whether an email address has a login.
+    #[error("{reason}")]
+    Auth {
+        /// Why, as a sentence for the person signing in.
+        reason: String,
+    },
+
+    /// The session's role may not do this (a service acting for another service, a school
+    /// reading another school's students, anyone but the coordinator managing logins).
+    #[error("not allowed: {reason}")]
+    Forbidden {
+        /// What was refused.
+        reason: String,
+    },
+
     /// A CSV import was refused because of bad rows; nothing was stored.
     #[error("{}", import_message(.errors))]
     ImportFailed {
@@ -150,6 +166,20 @@ impl Error {
         Error::Validation {
             field: field.to_owned(),
             value: shown,
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Auth`] with this reason.
+    pub(crate) fn auth(reason: impl Into<String>) -> Self {
+        Error::Auth {
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Forbidden`] with this reason.
+    pub(crate) fn forbidden(reason: impl Into<String>) -> Self {
+        Error::Forbidden {
             reason: reason.into(),
         }
     }

@@ -19,6 +19,7 @@
 //! | [`csv`] | student CSV files: header mapping, separators, periods, row errors |
 //! | [`stats`] | round statistics as of any moment |
 //! | [`store`] | the redb store, the only module that touches the file |
+//! | [`account`] | logins, sessions, invitations, password resets and the outbox |
 //! | [`synth`] | seeded synthetic cohorts for examples, benchmarks and the demo |
 //!
 //! ```
@@ -56,6 +57,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod account;
 mod codes;
 mod error;
 mod ids;
@@ -72,6 +74,7 @@ pub mod student;
 pub mod synth;
 pub mod visibility;
 
+pub use account::{Login, Message, MessageKind, Role};
 pub use calendar::{Calendar, Phase, Window, brussels, parse_moment};
 pub use decision::{AuditEntry, Decision, Placement, Status, StatusCount, check_transition};
 pub use directory::{Contact, NewContact, School, Service};
@@ -79,7 +82,7 @@ pub use error::{Error, Result, RowError};
 pub use ids::{ContactId, SchoolId, ServiceId, StudentId};
 pub use query::{MAX_LIMIT, Query, Sort};
 pub use stats::RoundStat;
-pub use store::{FORMAT_VERSION, Page, Store, StudentCard};
+pub use store::{FORMAT_VERSION, Page, Session, Store, StudentCard};
 pub use student::{
     NationalNumber, NewStudent, Period, Postcode, Province, Student, StudentData, Supervisor,
     Track, Transport, TransportSet, Weekday,

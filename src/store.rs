@@ -32,6 +32,11 @@ use redb::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod session;
+
+pub use session::Session;
+
+use crate::account;
 use crate::calendar::{
     Calendar, CalendarMicros, CalendarRecord, Micros, Phase, from_micros, micros,
 };
@@ -60,6 +65,9 @@ const CONTACTS: TableDefinition<u32, &[u8]> = TableDefinition::new("contacts");
 const STUDENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("students");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const PLACEMENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("placements");
+const LOGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("logins");
+const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 
 const FORMAT_KEY: &str = "format_version";
 const CALENDAR_KEY: &str = "calendar";
@@ -77,6 +85,14 @@ struct State {
     /// The moment of the latest decision about each student (by student number).
     last_decision: HashMap<u32, Micros>,
     audit_len: u64,
+    /// Logins by email address (lower case).
+    logins: HashMap<String, account::LoginRecord>,
+    /// Outstanding invitation and reset tokens, by digest.
+    tokens: HashMap<[u8; 32], account::TokenRecord>,
+    /// The login of each current session, by the digest of its token.
+    sessions: HashMap<[u8; 32], String>,
+    /// The key of the next message of the outbox.
+    outbox_next: u64,
 }
 
 /// A student picked by a query: its id, this service's status, and whether the service may
@@ -166,6 +182,12 @@ pub struct Store {
     db: Database,
     writer: Mutex<()>,
     state: RwLock<State>,
+    /// A fixed "now" for sessions and tokens (tests, replays); `None` is the system clock.
+    clock: RwLock<Option<DateTime<Utc>>>,
+    /// Failed sign-ins per email address (known or not): how many, and the latest.
+    failures: Mutex<HashMap<String, (u32, Micros)>>,
+    /// The latest use of each session not yet written to the file, per login.
+    seen: Mutex<HashMap<String, Micros>>,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -421,6 +443,18 @@ fn write_in_order<T: Sync, W: std::io::Write>(
     Ok(())
 }
 
+/// A table of the file, or `None` if the file predates it.
+fn optional_table<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    def: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
+    match txn.open_table(def) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The moment a call refers to: the one given, or now.
 fn moment(at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     at.unwrap_or_else(Utc::now)
@@ -479,6 +513,9 @@ impl Store {
                         txn.open_table(def)?;
                     }
                     txn.open_table(AUDIT)?;
+                    txn.open_table(LOGINS)?;
+                    txn.open_table(TOKENS)?;
+                    txn.open_table(OUTBOX)?;
                 }
                 txn.commit()?;
                 cal
@@ -490,6 +527,9 @@ impl Store {
             db,
             writer: Mutex::new(()),
             state: RwLock::new(state),
+            clock: RwLock::new(None),
+            failures: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -583,6 +623,37 @@ impl Store {
             audit_len = entry.seq;
         }
 
+        // Stores written before logins existed have none of their tables: they are empty.
+        let mut logins = HashMap::new();
+        let mut sessions = HashMap::new();
+        if let Some(table) = optional_table(&txn, LOGINS)? {
+            for item in table.iter()? {
+                let (_, value) = item?;
+                let login: account::LoginRecord = decode(value.value())?;
+                if let Some(session) = &login.session {
+                    sessions.insert(session.digest, login.email.clone());
+                }
+                logins.insert(login.email.clone(), login);
+            }
+        }
+        let mut tokens = HashMap::new();
+        if let Some(table) = optional_table(&txn, TOKENS)? {
+            for item in table.iter()? {
+                let (key, value) = item?;
+                let digest: [u8; 32] = key
+                    .value()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("a token digest is not 32 bytes".into()))?;
+                tokens.insert(digest, decode(value.value())?);
+            }
+        }
+        let mut outbox_next = 1;
+        if let Some(table) = optional_table(&txn, OUTBOX)? {
+            if let Some(last) = table.last()? {
+                outbox_next = last.0.value() + 1;
+            }
+        }
+
         Ok(State {
             calendar,
             cal,
@@ -593,6 +664,10 @@ impl Store {
             pairs,
             last_decision,
             audit_len,
+            logins,
+            tokens,
+            sessions,
+            outbox_next,
         })
     }
 
@@ -1041,6 +1116,23 @@ impl Store {
             id: id.to_string(),
         })?;
         decode(value.value())
+    }
+
+    /// The students `school` registered, in id order, with everything the school gave
+    /// (personal data included): what a school may see of its own students.
+    pub fn school_students(&self, school: SchoolId) -> Result<Vec<Student>> {
+        self.read_state().school(school)?;
+
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        for item in txn.open_table(STUDENTS)?.iter()? {
+            let (_, value) = item?;
+            let peek: StudentRef<'_> = postcard::from_bytes(value.value())?;
+            if peek.school == school {
+                out.push(decode(value.value())?);
+            }
+        }
+        Ok(out)
     }
 
     /// Every student's full record, personal data included, in id order: for the coordinator
