@@ -22,6 +22,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyList};
 use stagematch_core as sm;
 
+mod session;
+
 create_exception!(
     stagematch,
     StagematchError,
@@ -116,6 +118,11 @@ fn to_py(py: Python<'_>, err: sm::Error) -> PyErr {
                 })
                 .collect();
             let _ = e.value(py).setattr("errors", rows);
+            e
+        }
+        sm::Error::Auth { reason } | sm::Error::Forbidden { reason } => {
+            let e = AuthError::new_err(message);
+            let _ = e.value(py).setattr("reason", reason);
             e
         }
         sm::Error::Io(io) if io.raw_os_error().is_some() => PyErr::from(io),
@@ -759,6 +766,248 @@ fn page_table(cards: &[sm::StudentCard]) -> PyResult<Table> {
     ])
 }
 
+/// The keyword arguments of a student, as `register_student` takes them.
+struct StudentArgs<'a, 'py> {
+    track: &'a str,
+    first_name: String,
+    last_name: String,
+    street: String,
+    postcode: String,
+    city: String,
+    transport: &'a Bound<'py, PyAny>,
+    periods: &'a Bound<'py, PyAny>,
+    hours_per_week: f64,
+    total_hours: f64,
+    form: String,
+    days: Option<&'a Bound<'py, PyAny>>,
+    preferred_service: Option<String>,
+    national_number: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    supervisor: Option<Bound<'py, PyDict>>,
+    remarks: Option<String>,
+    province: Option<String>,
+}
+
+/// A student from its keyword arguments (checked by the core when registered).
+fn new_student(py: Python<'_>, a: StudentArgs<'_, '_>) -> PyResult<sm::NewStudent> {
+    let StudentArgs {
+        track,
+        first_name,
+        last_name,
+        street,
+        postcode,
+        city,
+        transport,
+        periods,
+        hours_per_week,
+        total_hours,
+        form,
+        days,
+        preferred_service,
+        national_number,
+        email,
+        phone,
+        supervisor,
+        remarks,
+        province,
+    } = a;
+    let supervisor = match supervisor {
+        Some(d) => {
+            for key in d.keys() {
+                let known = key
+                    .extract::<String>()
+                    .is_ok_and(|k| matches!(k.as_str(), "name" | "email" | "phone"));
+                if !known {
+                    return Err(invalid(
+                        py,
+                        "supervisor",
+                        &key,
+                        "keys are name, email and phone",
+                    ));
+                }
+            }
+            let get = |k: &str| -> PyResult<Option<String>> {
+                d.get_item(k)?
+                    .filter(|v| !v.is_none())
+                    .map(|v| v.extract())
+                    .transpose()
+            };
+            Some(sm::Supervisor {
+                name: get("name")?,
+                email: get("email")?,
+                phone: get("phone")?,
+            })
+        }
+        None => None,
+    };
+    let student = sm::NewStudent {
+        track: parse(py, track)?,
+        first_name,
+        last_name,
+        street,
+        postcode,
+        city,
+        province: province.map(|p| parse(py, &p)).transpose()?,
+        transport: codes(py, "transport", Some(transport))?,
+        periods: self::periods(py, "periods", periods)?,
+        hours_per_week,
+        total_hours,
+        form,
+        days: codes(py, "days", days)?,
+        preferred_service: preferred_service
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| to_py(py, relabel(e, "preferred_service")))
+            })
+            .transpose()?,
+        national_number,
+        email,
+        phone,
+        supervisor,
+        remarks,
+    };
+    Ok(student)
+}
+
+/// The filters and order of a tab, as `students` and `export_csv` take them.
+struct Filters<'a, 'py> {
+    tab: &'a str,
+    name: Option<String>,
+    provinces: Option<&'a Bound<'py, PyAny>>,
+    school: Option<String>,
+    postcode: Option<String>,
+    transport: Option<&'a Bound<'py, PyAny>>,
+    track: Option<String>,
+    sort: &'a str,
+}
+
+impl Filters<'_, '_> {
+    fn query(self, py: Python<'_>, offset: i64, limit: i64) -> PyResult<sm::Query> {
+        Ok(sm::Query {
+            tab: parse(py, self.tab)?,
+            name: self.name,
+            provinces: codes(py, "provinces", self.provinces)?,
+            school: self.school,
+            postcode: self.postcode,
+            transport: codes(py, "transport", self.transport)?,
+            track: self.track.map(|t| parse(py, &t)).transpose()?,
+            sort: parse(py, self.sort)?,
+            offset: count(py, "offset", offset)?,
+            limit: count(py, "limit", limit)?,
+        })
+    }
+}
+
+/// A page for Python: its cards and its table.
+fn make_page(py: Python<'_>, page: sm::Page) -> PyResult<Page> {
+    let table = Py::new(py, page_table(&page.rows)?)?;
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|c| Py::new(py, StudentCard::from_core(c)))
+        .collect::<PyResult<_>>()?;
+    Ok(Page {
+        total: page.total,
+        rows,
+        table,
+    })
+}
+
+/// The options of a CSV export with `delimiter` (`;` or `,`).
+fn export_options(py: Python<'_>, delimiter: &str) -> PyResult<sm::csv::ExportOptions> {
+    let delimiter = match delimiter {
+        ";" => b';',
+        "," => b',',
+        other => {
+            let value = other.into_pyobject(py)?.into_any();
+            return Err(invalid(py, "delimiter", &value, "must be ; or ,"));
+        }
+    };
+    Ok(sm::csv::ExportOptions {
+        delimiter,
+        bom: true,
+    })
+}
+
+/// A CSV file to import: the content of a file object, or a path.
+enum CsvInput {
+    Bytes(Vec<u8>),
+    Path(PathBuf),
+}
+
+impl CsvInput {
+    fn from_py(path_or_file: &Bound<'_, PyAny>) -> PyResult<CsvInput> {
+        if path_or_file.hasattr("read")? {
+            let content = path_or_file.call_method0("read")?;
+            Ok(CsvInput::Bytes(match content.extract::<String>() {
+                Ok(text) => text.into_bytes(),
+                Err(_) => content.extract()?,
+            }))
+        } else {
+            Ok(CsvInput::Path(path_or_file.extract()?))
+        }
+    }
+
+    /// Runs the import with the file's content as a reader.
+    fn import(
+        self,
+        f: impl FnOnce(&mut dyn std::io::Read) -> sm::Result<Vec<sm::StudentId>>,
+    ) -> sm::Result<Vec<sm::StudentId>> {
+        match self {
+            CsvInput::Bytes(bytes) => f(&mut bytes.as_slice()),
+            CsvInput::Path(path) => f(&mut std::fs::File::open(&path)?),
+        }
+    }
+}
+
+/// What an import returns to Python: `{"imported": n, "ids": [...]}`.
+fn import_report<'py>(py: Python<'py>, ids: &[sm::StudentId]) -> PyResult<Bound<'py, PyDict>> {
+    let report = PyDict::new(py);
+    report.set_item("imported", ids.len())?;
+    report.set_item("ids", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())?;
+    Ok(report)
+}
+
+/// `(student, status)` or `(student, status, contact)` tuples as decisions.
+fn decision_batch(
+    py: Python<'_>,
+    decisions: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(sm::StudentId, sm::Decision)>> {
+    let mut batch = Vec::new();
+    for item in decisions.try_iter()? {
+        let item = item?;
+        let parts: Vec<Option<String>> = item.extract().map_err(|_| {
+            invalid(
+                py,
+                "decisions",
+                &item,
+                "each decision must be (student, status) or (student, status, contact)",
+            )
+        })?;
+        let (student, status, contact) = match parts.as_slice() {
+            [Some(s), Some(st)] => (s, st, None),
+            [Some(s), Some(st), c] => (s, st, c.as_ref()),
+            _ => {
+                return Err(invalid(
+                    py,
+                    "decisions",
+                    &item,
+                    "each decision must be (student, status) or (student, status, contact)",
+                ));
+            }
+        };
+        let decision = sm::Decision {
+            status: parse(py, status)?,
+            contact: contact.map(|c| parse(py, c)).transpose()?,
+            periods: None,
+            notes: None,
+        };
+        batch.push((parse::<sm::StudentId>(py, student)?, decision));
+    }
+    Ok(batch)
+}
+
 /// A placement season on an embedded redb store.
 #[pyclass(frozen, module = "stagematch._native")]
 struct Store {
@@ -875,61 +1124,30 @@ impl Store {
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         let school: sm::SchoolId = parse(py, school)?;
-        let supervisor = match supervisor {
-            Some(d) => {
-                for key in d.keys() {
-                    let known = key
-                        .extract::<String>()
-                        .is_ok_and(|k| matches!(k.as_str(), "name" | "email" | "phone"));
-                    if !known {
-                        return Err(invalid(
-                            py,
-                            "supervisor",
-                            &key,
-                            "keys are name, email and phone",
-                        ));
-                    }
-                }
-                let get = |k: &str| -> PyResult<Option<String>> {
-                    d.get_item(k)?
-                        .filter(|v| !v.is_none())
-                        .map(|v| v.extract())
-                        .transpose()
-                };
-                Some(sm::Supervisor {
-                    name: get("name")?,
-                    email: get("email")?,
-                    phone: get("phone")?,
-                })
-            }
-            None => None,
-        };
-        let student = sm::NewStudent {
-            track: parse(py, track)?,
-            first_name,
-            last_name,
-            street,
-            postcode,
-            city,
-            province: province.map(|p| parse(py, &p)).transpose()?,
-            transport: codes(py, "transport", Some(transport))?,
-            periods: self::periods(py, "periods", periods)?,
-            hours_per_week,
-            total_hours,
-            form,
-            days: codes(py, "days", days)?,
-            preferred_service: preferred_service
-                .map(|s| {
-                    s.parse()
-                        .map_err(|e| to_py(py, relabel(e, "preferred_service")))
-                })
-                .transpose()?,
-            national_number,
-            email,
-            phone,
-            supervisor,
-            remarks,
-        };
+        let student = new_student(
+            py,
+            StudentArgs {
+                track,
+                first_name,
+                last_name,
+                street,
+                postcode,
+                city,
+                transport,
+                periods,
+                hours_per_week,
+                total_hours,
+                form,
+                days,
+                preferred_service,
+                national_number,
+                email,
+                phone,
+                supervisor,
+                remarks,
+                province,
+            },
+        )?;
         let at = moment(py, at)?;
         let store = self.inner.clone();
         detached(py, move || store.register_student(school, &student, at)).map(|id| id.to_string())
@@ -949,28 +1167,11 @@ impl Store {
         let school: sm::SchoolId = parse(py, school)?;
         let at = moment(py, at)?;
         let store = self.inner.clone();
-
-        let ids = if path_or_file.hasattr("read")? {
-            let content = path_or_file.call_method0("read")?;
-            let bytes: Vec<u8> = match content.extract::<String>() {
-                Ok(text) => text.into_bytes(),
-                Err(_) => content.extract()?,
-            };
-            detached(py, move || {
-                store.import_students(bytes.as_slice(), school, at)
-            })?
-        } else {
-            let path: PathBuf = path_or_file.extract()?;
-            detached(py, move || {
-                let file = std::fs::File::open(&path)?;
-                store.import_students(file, school, at)
-            })?
-        };
-
-        let report = PyDict::new(py);
-        report.set_item("imported", ids.len())?;
-        report.set_item("ids", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())?;
-        Ok(report)
+        let input = CsvInput::from_py(path_or_file)?;
+        let ids = detached(py, move || {
+            input.import(|r| store.import_students(r, school, at))
+        })?;
+        import_report(py, &ids)
     }
 
     /// A page of a service's tab, filtered and sorted.
@@ -996,32 +1197,21 @@ impl Store {
         limit: i64,
     ) -> PyResult<Page> {
         let service: sm::ServiceId = parse(py, service)?;
-        let query = sm::Query {
-            tab: parse(py, tab)?,
+        let filters = Filters {
+            tab,
             name,
-            provinces: codes(py, "provinces", provinces)?,
+            provinces,
             school,
             postcode,
-            transport: codes(py, "transport", transport)?,
-            track: track.map(|t| parse(py, &t)).transpose()?,
-            sort: parse(py, sort)?,
-            offset: count(py, "offset", offset)?,
-            limit: count(py, "limit", limit)?,
+            transport,
+            track,
+            sort,
         };
+        let query = filters.query(py, offset, limit)?;
         let at = moment(py, at)?;
         let store = self.inner.clone();
         let page = detached(py, move || store.students(service, &query, at))?;
-        let table = Py::new(py, page_table(&page.rows)?)?;
-        let rows = page
-            .rows
-            .into_iter()
-            .map(|c| Py::new(py, StudentCard::from_core(c)))
-            .collect::<PyResult<_>>()?;
-        Ok(Page {
-            total: page.total,
-            rows,
-            table,
-        })
+        make_page(py, page)
     }
 
     /// Writes a service's tab, filtered and sorted, to a CSV file that Excel opens (UTF-8
@@ -1049,31 +1239,20 @@ impl Store {
         delimiter: &str,
     ) -> PyResult<usize> {
         let service: sm::ServiceId = parse(py, service)?;
-        let delimiter = match delimiter {
-            ";" => b';',
-            "," => b',',
-            other => {
-                let value = other.into_pyobject(py)?.into_any();
-                return Err(invalid(py, "delimiter", &value, "must be ; or ,"));
-            }
-        };
-        let query = sm::Query {
-            tab: parse(py, tab)?,
+        let options = export_options(py, delimiter)?;
+        let filters = Filters {
+            tab,
             name,
-            provinces: codes(py, "provinces", provinces)?,
+            provinces,
             school,
             postcode,
-            transport: codes(py, "transport", transport)?,
-            track: track.map(|t| parse(py, &t)).transpose()?,
-            sort: parse(py, sort)?,
-            ..sm::Query::default()
+            transport,
+            track,
+            sort,
         };
+        let query = filters.query(py, 0, 50)?;
         let at = moment(py, at)?;
         let store = self.inner.clone();
-        let options = sm::csv::ExportOptions {
-            delimiter,
-            bom: true,
-        };
         detached(py, move || {
             let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
             store.export_tab(service, &query, at, &options, file)
@@ -1084,19 +1263,8 @@ impl Store {
     /// (the coordinator's export, which `import_students` reads back); returns the rows.
     #[pyo3(signature = (path, delimiter=";"))]
     fn export_students(&self, py: Python<'_>, path: PathBuf, delimiter: &str) -> PyResult<usize> {
-        let delimiter = match delimiter {
-            ";" => b';',
-            "," => b',',
-            other => {
-                let value = other.into_pyobject(py)?.into_any();
-                return Err(invalid(py, "delimiter", &value, "must be ; or ,"));
-            }
-        };
+        let options = export_options(py, delimiter)?;
         let store = self.inner.clone();
-        let options = sm::csv::ExportOptions {
-            delimiter,
-            bom: true,
-        };
         detached(py, move || {
             let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
             store.export_students(&options, file)
@@ -1162,37 +1330,7 @@ impl Store {
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Option<Py<PyAny>>>> {
         let service: sm::ServiceId = parse(py, service)?;
-        let mut batch = Vec::new();
-        for item in decisions.try_iter()? {
-            let item = item?;
-            let parts: Vec<Option<String>> = item.extract().map_err(|_| {
-                invalid(
-                    py,
-                    "decisions",
-                    &item,
-                    "each decision must be (student, status) or (student, status, contact)",
-                )
-            })?;
-            let (student, status, contact) = match parts.as_slice() {
-                [Some(s), Some(st)] => (s, st, None),
-                [Some(s), Some(st), c] => (s, st, c.as_ref()),
-                _ => {
-                    return Err(invalid(
-                        py,
-                        "decisions",
-                        &item,
-                        "each decision must be (student, status) or (student, status, contact)",
-                    ));
-                }
-            };
-            let decision = sm::Decision {
-                status: parse(py, status)?,
-                contact: contact.map(|c| parse(py, c)).transpose()?,
-                periods: None,
-                notes: None,
-            };
-            batch.push((parse::<sm::StudentId>(py, student)?, decision));
-        }
+        let batch = decision_batch(py, decisions)?;
 
         let at = moment(py, at)?;
         let store = self.inner.clone();
@@ -1272,6 +1410,141 @@ impl Store {
         ])
     }
 
+    /// Creates a login and returns its invitation token (the invitation is also in the
+    /// outbox). `role` is `coordinator`, `service` (with `service=`) or `school` (with
+    /// `school=`).
+    #[pyo3(signature = (email, role="service", service=None, school=None))]
+    fn create_login(
+        &self,
+        py: Python<'_>,
+        email: String,
+        role: &str,
+        service: Option<&str>,
+        school: Option<&str>,
+    ) -> PyResult<String> {
+        let role = session::role(py, role, service, school)?;
+        let store = self.inner.clone();
+        detached(py, move || store.create_login(&email, role))
+    }
+
+    /// A new invitation for a login that is not active yet; returns its token.
+    fn invite_again(&self, py: Python<'_>, email: String) -> PyResult<String> {
+        let store = self.inner.clone();
+        detached(py, move || store.invite_again(&email))
+    }
+
+    /// Every login, as dicts with `email`, `role`, `service`, `school`, `active` and
+    /// `created_at`.
+    fn logins<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let store = self.inner.clone();
+        let logins = py.detach(move || store.logins());
+        let list = PyList::empty(py);
+        for l in &logins {
+            list.append(session::login_dict(py, l)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Removes a login; its session ends.
+    fn remove_login(&self, py: Python<'_>, email: String) -> PyResult<()> {
+        let store = self.inner.clone();
+        detached(py, move || store.remove_login(&email))
+    }
+
+    /// Activates a login with its invitation token by choosing a password; returns the
+    /// login as a dict.
+    fn activate<'py>(
+        &self,
+        py: Python<'py>,
+        token: String,
+        password: String,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.inner.clone();
+        let login = detached(py, move || store.activate(&token, &password))?;
+        session::login_dict(py, &login)
+    }
+
+    /// Signs in and returns the login's one session (an earlier one ends).
+    fn sign_in(
+        slf: &Bound<'_, Self>,
+        email: String,
+        password: String,
+    ) -> PyResult<session::Session> {
+        let py = slf.py();
+        let store = slf.get().inner.clone();
+        let inner = store.clone();
+        let owner = slf.clone().into_any().unbind();
+        detached(py, move || {
+            let s = inner.sign_in(&email, &password)?;
+            Ok(session::Session::new(store, &s, owner))
+        })
+    }
+
+    /// The session of a token `sign_in` gave (`AuthError` if it ended).
+    fn session(slf: &Bound<'_, Self>, token: String) -> PyResult<session::Session> {
+        let py = slf.py();
+        let store = slf.get().inner.clone();
+        let inner = store.clone();
+        let owner = slf.clone().into_any().unbind();
+        detached(py, move || {
+            let s = inner.session(&token)?;
+            Ok(session::Session::new(store, &s, owner))
+        })
+    }
+
+    /// Asks for a password reset: the same answer whether or not the address has a login.
+    fn request_password_reset(&self, py: Python<'_>, email: String) -> PyResult<()> {
+        let store = self.inner.clone();
+        detached(py, move || store.request_password_reset(&email))
+    }
+
+    /// Sets a new password with a reset token; every session of the login ends.
+    fn reset_password(&self, py: Python<'_>, token: String, password: String) -> PyResult<()> {
+        let store = self.inner.clone();
+        detached(py, move || store.reset_password(&token, &password))
+    }
+
+    /// Takes every message of the outbox (each message is returned exactly once).
+    fn take_outbox(&self, py: Python<'_>) -> PyResult<Vec<session::Message>> {
+        let store = self.inner.clone();
+        let messages = detached(py, move || store.take_outbox())?;
+        Ok(messages
+            .into_iter()
+            .map(session::Message::from_core)
+            .collect())
+    }
+
+    /// Puts the mailings of round starts and closes since the last call in the outbox;
+    /// returns how many.
+    #[pyo3(signature = (at=None))]
+    fn queue_mailings(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.queue_mailings(at))
+    }
+
+    /// Puts a reminder of open requests for every service in the outbox; returns how many.
+    #[pyo3(signature = (at=None))]
+    fn queue_reminders(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let at = moment(py, at)?;
+        let store = self.inner.clone();
+        detached(py, move || store.queue_reminders(at))
+    }
+
+    /// Fixes the store's "now" for sessions and tokens (tests, replays); `None` returns it
+    /// to the system clock.
+    #[pyo3(signature = (at=None))]
+    fn set_clock(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let at = moment(py, at)?;
+        self.inner.set_clock(at);
+        Ok(())
+    }
+
+    /// The store's "now" (UTC).
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.now()
+    }
+
     /// The number of registered students.
     fn student_count(&self, py: Python<'_>) -> usize {
         let store = self.inner.clone();
@@ -1303,6 +1576,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StudentCard>()?;
     m.add_class::<Page>()?;
     m.add_class::<Table>()?;
+    m.add_class::<session::Session>()?;
+    m.add_class::<session::Message>()?;
     m.add("StagematchError", py.get_type::<StagematchError>())?;
     m.add("ValidationError", py.get_type::<ValidationError>())?;
     m.add("NotFound", py.get_type::<NotFound>())?;

@@ -12,9 +12,11 @@ __all__ = [
     "Calendar",
     "ImportFailed",
     "InvalidTransition",
+    "Message",
     "NotFound",
     "NotVisible",
     "Page",
+    "Session",
     "StagematchError",
     "Store",
     "StoreError",
@@ -57,7 +59,9 @@ class ImportFailed(StagematchError):
     errors: list[dict[str, Any]]
 
 class AuthError(StagematchError):
-    """A login, token or session was refused."""
+    """A login, token or session was refused, or the session's role may not do this."""
+
+    reason: str
 
 class StoreError(StagematchError):
     """The store file cannot be used (damaged, or another format version)."""
@@ -281,5 +285,136 @@ class Store:
     def status(self, service: str, student: str, at: _Moment = None) -> str: ...
     def status_counts(self) -> Table: ...
     def round_stats(self, at: _Moment = None) -> Table: ...
+    def create_login(
+        self,
+        email: str,
+        role: str = "service",
+        service: str | None = None,
+        school: str | None = None,
+    ) -> str: ...
+    def invite_again(self, email: str) -> str: ...
+    def logins(self) -> list[dict[str, Any]]: ...
+    def remove_login(self, email: str) -> None: ...
+    def activate(self, token: str, password: str) -> dict[str, Any]: ...
+    def sign_in(self, email: str, password: str) -> Session: ...
+    def session(self, token: str) -> Session: ...
+    def request_password_reset(self, email: str) -> None: ...
+    def reset_password(self, token: str, password: str) -> None: ...
+    def take_outbox(self) -> list[Message]: ...
+    def queue_mailings(self, at: _Moment = None) -> int: ...
+    def queue_reminders(self, at: _Moment = None) -> int: ...
+    def set_clock(self, at: _Moment = None) -> None: ...
+    def now(self) -> datetime: ...
     def student_count(self) -> int: ...
     def services(self) -> list[dict[str, str]]: ...
+
+@final
+class Message:
+    """A message of the outbox, for the host to deliver."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def to(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+@final
+class Session:
+    """A signed-in login: the store's operations for its role, without the service or
+    school argument; anything else raises ``AuthError``."""
+
+    @property
+    def token(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def school(self) -> str | None: ...
+    @property
+    def store(self) -> Store: ...
+    def sign_out(self) -> None: ...
+    def create_login(
+        self,
+        email: str,
+        role: str = "service",
+        service: str | None = None,
+        school: str | None = None,
+    ) -> str: ...
+    def students(
+        self,
+        tab: str = "open",
+        at: _Moment = None,
+        name: str | None = None,
+        provinces: str | Sequence[str] | None = None,
+        school: str | None = None,
+        postcode: str | None = None,
+        transport: str | Sequence[str] | None = None,
+        track: str | None = None,
+        sort: str = "default",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> Page: ...
+    def student(self, student: str, at: _Moment = None) -> StudentCard: ...
+    def status(self, student: str, at: _Moment = None) -> str: ...
+    def decide(
+        self,
+        student: str,
+        status: str,
+        contact: str | None = None,
+        periods: Sequence[_Span] | None = None,
+        notes: str | None = None,
+    ) -> None: ...
+    def decide_many(
+        self, decisions: Iterable[tuple[str, str] | tuple[str, str, str | None]]
+    ) -> list[StagematchError | None]: ...
+    def add_contact(self, *, name: str, phone: str, email: str) -> str: ...
+    def contacts(self) -> list[dict[str, str]]: ...
+    def export_csv(
+        self,
+        path: str | os.PathLike[str],
+        tab: str = "open",
+        at: _Moment = None,
+        name: str | None = None,
+        provinces: str | Sequence[str] | None = None,
+        school: str | None = None,
+        postcode: str | None = None,
+        transport: str | Sequence[str] | None = None,
+        track: str | None = None,
+        sort: str = "default",
+        delimiter: str = ";",
+    ) -> int: ...
+    def register_student(
+        self,
+        *,
+        track: str,
+        first_name: str,
+        last_name: str,
+        street: str,
+        postcode: str,
+        city: str,
+        transport: str | Sequence[str],
+        periods: Sequence[_Span],
+        hours_per_week: float,
+        total_hours: float,
+        form: str,
+        days: str | Sequence[str] | None = None,
+        preferred_service: str | None = None,
+        national_number: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        supervisor: dict[str, str | None] | None = None,
+        remarks: str | None = None,
+        province: str | None = None,
+    ) -> str: ...
+    def import_students(
+        self, path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes]
+    ) -> dict[str, Any]: ...
+    def own_students(self) -> list[dict[str, Any]]: ...
