@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use stagematch_core::csv::ExportOptions;
 use stagematch_core::{
-    Decision, Error, NewContact, Province, Query, Sort, Status, Store, Tab, parse_moment,
+    Decision, Error, NewContact, Province, Query, Role, Sort, Status, Store, Tab, parse_moment,
 };
 
 /// Placement matching for Flemish home-care services (stagematching gezinszorg).
@@ -152,6 +152,49 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         view: View,
+    },
+    /// Create a login (coordinator, service or school) and print its invitation code; the
+    /// invitation message also goes to the outbox.
+    AddLogin {
+        /// The store file.
+        db: PathBuf,
+        /// The login's email address.
+        email: String,
+        /// coordinator, service or school.
+        #[arg(long)]
+        role: String,
+        /// For a service login: the service's name or id.
+        #[arg(long)]
+        service: Option<String>,
+        /// For a school login: the school's name or id.
+        #[arg(long)]
+        school: Option<String>,
+    },
+    /// Activate a login with its invitation code; the password is read from standard input
+    /// (one line), never from the command line.
+    Activate {
+        /// The store file.
+        db: PathBuf,
+        /// The invitation code.
+        token: String,
+    },
+    /// List the logins: email, role, active or invited.
+    Logins {
+        /// The store file.
+        db: PathBuf,
+    },
+    /// Put the round mailings and the reminders of open requests in the outbox.
+    Mailings {
+        /// The moment (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The store file.
+        db: PathBuf,
+    },
+    /// Take the messages of the outbox and print them (each message is taken once).
+    Outbox {
+        /// The store file.
+        db: PathBuf,
     },
     /// Print the round statistics (or write them, and the status counts, as CSV).
     Stats {
@@ -434,6 +477,66 @@ fn run(command: Command) -> Result<(), Error> {
                 file,
             )?;
             println!("wrote {n} students to {}", out.display());
+        }
+        Command::AddLogin {
+            db,
+            email,
+            role,
+            service,
+            school,
+        } => {
+            let store = existing(&db)?;
+            let role = match (role.as_str(), service, school) {
+                ("coordinator", None, None) => Role::Coordinator,
+                ("service", Some(s), None) => Role::Service(store.find_service(&s)?.id),
+                ("school", None, Some(s)) => Role::School(store.find_school(&s)?.id),
+                _ => {
+                    return Err(Error::Validation {
+                        field: "role".into(),
+                        value: role,
+                        reason: "must be coordinator, service --service NAME or school \
+                                 --school NAME"
+                            .into(),
+                    });
+                }
+            };
+            let token = store.create_login(&email, role)?;
+            println!("invitation code for {email}: {token}");
+            println!("(the invitation message is in the outbox: stagematch outbox)");
+        }
+        Command::Activate { db, token } => {
+            let store = existing(&db)?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let login = store.activate(&token, password)?;
+            println!("{} is active ({})", login.email, login.role);
+        }
+        Command::Logins { db } => {
+            let store = existing(&db)?;
+            for login in store.logins() {
+                let state = if login.active { "active" } else { "invited" };
+                println!("{}\t{}\t{state}", login.email, login.role);
+            }
+        }
+        Command::Mailings { db, at } => {
+            let store = existing(&db)?;
+            let at = moment(&at)?;
+            let mailings = store.queue_mailings(at)?;
+            let reminders = store.queue_reminders(at)?;
+            println!("{mailings} round mailings and {reminders} reminders are in the outbox");
+        }
+        Command::Outbox { db } => {
+            let store = existing(&db)?;
+            let messages = store.take_outbox()?;
+            for m in &messages {
+                println!(
+                    "kind: {}\nto: {}\nsubject: {}\n\n{}\n",
+                    m.kind, m.to, m.subject, m.body
+                );
+                println!("----");
+            }
+            eprintln!("{} messages taken from the outbox", messages.len());
         }
         Command::Stats {
             db,

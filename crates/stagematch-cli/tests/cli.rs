@@ -344,3 +344,77 @@ fn the_demo_plays_a_small_season_and_writes_its_report() {
     let (code, _, _) = stagematch(&["demo", "--students", "0"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn logins_invitations_and_the_outbox_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = season(dir.path());
+
+    let out = ok(&[
+        "add-login",
+        &db,
+        "els@fz.be",
+        "--role",
+        "service",
+        "--service",
+        "Familiezorg",
+    ]);
+    let token = out
+        .split_whitespace()
+        .find(|w| w.len() == 64)
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = stagematch(&["add-login", &db, "x@y.be", "--role", "janitor"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("role"), "{err}");
+    let (code, _, err) = stagematch(&["add-login", &db, "x@y.be", "--role", "service"]);
+    assert_eq!(code, 1, "{err}");
+
+    // The password comes from standard input, not from the arguments.
+    let activate = |token: &str, password: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stagematch"))
+            .args(["activate", &db, token])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, text) = activate(&token, "kort");
+    assert_eq!(code, 1);
+    assert!(text.contains("password"), "{text}");
+    let (code, text) = activate(&token, "een lang genoeg paswoord");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("els@fz.be is active (service svc-1)"),
+        "{text}"
+    );
+    let (code, text) = activate(&token, "een lang genoeg paswoord");
+    assert_eq!(code, 1);
+    assert!(text.contains("not valid"), "{text}");
+
+    assert_eq!(
+        ok(&["logins", &db]).trim(),
+        "els@fz.be\tservice svc-1\tactive"
+    );
+    let out = ok(&["mailings", &db, "--at", "2025-09-19 13:00"]);
+    assert!(out.contains("2 round mailings and 1 reminders"), "{out}");
+    let outbox = ok(&["outbox", &db]);
+    assert!(
+        outbox.contains("kind: invitation") && outbox.contains(&token),
+        "{outbox}"
+    );
+    assert!(
+        outbox.contains("kind: round_start") && outbox.contains("Ronde 3"),
+        "{outbox}"
+    );
+    assert!(outbox.contains("kind: reminder"), "{outbox}");
+    assert_eq!(ok(&["outbox", &db]).trim(), "", "taken once");
+}
