@@ -704,7 +704,11 @@ struct StudentView<'a> {
 impl<'a> StudentView<'a> {
     /// The view of a stored student as a service sees it: without personal data unless
     /// `personal`.
-    fn stored(d: &'a crate::student::StudentDataRef<'a>, personal: bool) -> Self {
+    fn stored(
+        d: &'a crate::student::StudentDataRef<'a>,
+        personal: bool,
+        number: Option<&'a [u8]>,
+    ) -> Self {
         let sup = d.supervisor.as_ref();
         let mine = |v: Option<&'a [u8]>| v.filter(|_| personal);
         StudentView {
@@ -721,7 +725,7 @@ impl<'a> StudentView<'a> {
             form: d.form,
             days: &d.days,
             preferred_service: d.preferred_service,
-            national_number: mine(d.national_number),
+            national_number: mine(number.or(d.national_number)),
             email: mine(d.email),
             phone: mine(d.phone),
             supervisor_name: sup.and_then(|s| s.name),
@@ -936,9 +940,10 @@ impl RowWriter {
         &mut self,
         s: &crate::student::StudentRef<'_>,
         personal: bool,
+        number: Option<&[u8]>,
         tail: &TabTail<'_>,
     ) -> Result<()> {
-        self.student(&StudentView::stored(&s.data, personal))?;
+        self.student(&StudentView::stored(&s.data, personal, number))?;
         self.tab_tail(tail)
     }
 
@@ -970,10 +975,11 @@ impl RowWriter {
     pub(crate) fn full_row(
         &mut self,
         s: &crate::student::StudentRef<'_>,
+        number: Option<&[u8]>,
         school: &str,
         placement: Option<&crate::decision::Placement>,
     ) -> Result<()> {
-        self.student(&StudentView::stored(&s.data, true))?;
+        self.student(&StudentView::stored(&s.data, true, number))?;
 
         self.formatted(|o, _| push_id(o, StudentId::PREFIX, s.id.0))?;
         self.text(school)?;

@@ -113,6 +113,14 @@ pub enum Error {
         reason: String,
     },
 
+    /// The store holds sealed personal data and was opened without its key.
+    #[error("this store holds national register numbers sealed with a key; open it with that key")]
+    KeyRequired,
+
+    /// The key given is not the store's key.
+    #[error("this is not the key of this store (its personal data was sealed with another)")]
+    WrongKey,
+
     /// A CSV import was refused because of bad rows; nothing was stored.
     #[error("{}", import_message(.errors))]
     ImportFailed {

@@ -19,6 +19,7 @@
 //! | [`csv`] | student CSV files: header mapping, separators, periods, row errors |
 //! | [`stats`] | round statistics as of any moment |
 //! | [`store`] | the redb store, the only module that touches the file |
+//! | [`personal`] | national register numbers sealed at rest, and their keyed digests |
 //! | [`account`] | logins, sessions, invitations, password resets and the outbox |
 //! | [`synth`] | seeded synthetic cohorts for examples, benchmarks and the demo |
 //!
@@ -67,6 +68,7 @@ pub mod calendar;
 pub mod csv;
 pub mod decision;
 pub mod directory;
+pub mod personal;
 pub mod query;
 pub mod stats;
 pub mod store;
@@ -80,6 +82,7 @@ pub use decision::{AuditEntry, Decision, Placement, Status, StatusCount, check_t
 pub use directory::{Contact, NewContact, School, Service};
 pub use error::{Error, Result, RowError};
 pub use ids::{ContactId, SchoolId, ServiceId, StudentId};
+pub use personal::Key;
 pub use query::{MAX_LIMIT, Query, Sort};
 pub use stats::RoundStat;
 pub use store::{FORMAT_VERSION, Page, Session, Store, StudentCard};

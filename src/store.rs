@@ -56,7 +56,7 @@ use crate::text::{fold, optional_text, required_text};
 use crate::visibility::{Rule, Tab};
 
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SERVICES: TableDefinition<u32, &[u8]> = TableDefinition::new("services");
@@ -68,9 +68,17 @@ const PLACEMENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("placements
 const LOGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("logins");
 const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+/// National register numbers, sealed (or in clear in a store without a key), by student.
+const NATIONAL: TableDefinition<u32, &[u8]> = TableDefinition::new("national_numbers");
+/// The keyed digest of each national register number, to the student that has it.
+const DIGESTS: TableDefinition<&[u8], u32> = TableDefinition::new("national_digests");
 
 const FORMAT_KEY: &str = "format_version";
 const CALENDAR_KEY: &str = "calendar";
+/// The check value of the store's key (absent in a store without a key).
+const KEY_CHECK_KEY: &str = "key_check";
+/// The random salt of national number digests in a store without a key.
+const DIGEST_SALT_KEY: &str = "digest_salt";
 
 /// What the store keeps in memory beside the file.
 struct State {
@@ -188,6 +196,8 @@ pub struct Store {
     failures: Mutex<HashMap<String, (u32, Micros)>>,
     /// The latest use of each session not yet written to the file, per login.
     seen: Mutex<HashMap<String, Micros>>,
+    /// Seals, opens and digests national register numbers.
+    vault: crate::personal::Vault,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -227,6 +237,8 @@ struct ConvertedBatch {
     columns: Columns,
     /// The batch's bad rows; once there is one, nothing more is encoded.
     errors: Vec<crate::error::RowError>,
+    /// The national register numbers: student number, line, digest, stored form.
+    numbers: Vec<(u32, u64, [u8; 32], Vec<u8>)>,
 }
 
 impl ConvertedBatch {
@@ -236,6 +248,7 @@ impl ConvertedBatch {
         self.ends.extend(other.ends.iter().map(|e| e + base));
         self.columns.append(other.columns);
         self.errors.append(&mut other.errors);
+        self.numbers.append(&mut other.numbers);
     }
 }
 
@@ -247,6 +260,7 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
     school: SchoolId,
     at: Micros,
     cal: &CalendarMicros,
+    vault: &crate::personal::Vault,
 ) -> ConvertedBatch {
     use rayon::prelude::*;
 
@@ -264,7 +278,7 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
                     Ok(record) => converter.convert(*line, record),
                     Err(e) => Err(e.clone()),
                 };
-                let data = match data {
+                let mut data = match data {
                     Ok(data) if part.errors.is_empty() => data,
                     Ok(_) => continue,
                     Err(e) => {
@@ -273,8 +287,26 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
                     }
                 };
 
+                let id = StudentId::from_index(part.first + k);
+                if let Some(n) = data.national_number.take() {
+                    match vault.seal(id.0, n.digits()) {
+                        Ok(stored) => {
+                            let digest = vault.digest(n.digits());
+                            part.numbers.push((id.0, *line, digest, stored));
+                        }
+                        Err(e) => {
+                            part.errors.push(crate::error::RowError {
+                                line: *line,
+                                column: "national_number".into(),
+                                value: String::new(),
+                                reason: e.to_string(),
+                            });
+                            continue;
+                        }
+                    }
+                }
                 let student = Student {
-                    id: StudentId::from_index(part.first + k),
+                    id,
                     school,
                     registered_micros: at,
                     data,
@@ -311,12 +343,14 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
 /// The cards of `picked` as `service` sees them, read in `txn`.
 fn cards_in(
     txn: &redb::ReadTransaction,
+    vault: &crate::personal::Vault,
     service: ServiceId,
     picked: &[Picked],
     school_names: &[String],
 ) -> Result<Vec<StudentCard>> {
     let students = txn.open_table(STUDENTS)?;
     let placements = txn.open_table(PLACEMENTS)?;
+    let numbers = txn.open_table(NATIONAL)?;
 
     let mut cards = Vec::with_capacity(picked.len());
     for &(id, status, personal) in picked {
@@ -324,7 +358,10 @@ fn cards_in(
             what: "student",
             id: id.to_string(),
         })?;
-        let s: Student = decode(value.value())?;
+        let mut s: Student = decode(value.value())?;
+        if personal {
+            s.data.national_number = number_of(vault, &numbers, id.0)?;
+        }
 
         let placement = if status == Status::Accepted {
             placements
@@ -443,6 +480,36 @@ fn write_in_order<T: Sync, W: std::io::Write>(
     Ok(())
 }
 
+/// The national register number of student `id`, from the numbers' table.
+fn number_of(
+    vault: &crate::personal::Vault,
+    table: &redb::ReadOnlyTable<u32, &[u8]>,
+    id: u32,
+) -> Result<Option<NationalNumber>> {
+    match table.get(id)? {
+        None => Ok(None),
+        Some(stored) => {
+            let digits = vault.open(id, stored.value())?;
+            digits
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Corrupt(format!("the national register number of stu-{id}")))
+        }
+    }
+}
+
+/// Checks that no student has `digest`'s number yet; the error names the field.
+fn check_unique(digests: &impl ReadableTable<&'static [u8], u32>, digest: &[u8; 32]) -> Result<()> {
+    if let Some(other) = digests.get(digest.as_slice())? {
+        return Err(Error::invalid(
+            "national_number",
+            "",
+            format!("is already registered, for stu-{}", other.value()),
+        ));
+    }
+    Ok(())
+}
+
 /// A table of the file, or `None` if the file predates it.
 fn optional_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &redb::ReadTransaction,
@@ -466,32 +533,82 @@ impl Store {
     /// A file written in another format version is refused with
     /// [`Error::UnsupportedFormat`]; a file that is not a store gives [`Error::Storage`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        Store::init(Database::create(path)?, None)
+        Store::open_with(path, None, None)
     }
 
     /// Opens the store at `path`, creating it with `calendar` if it is missing. An existing
     /// store with another calendar is refused; change it with [`Store::set_calendar`].
     pub fn open_with_calendar(path: impl AsRef<Path>, calendar: Calendar) -> Result<Store> {
-        let calendar = calendar.normalized();
-        calendar.validate()?;
-        Store::init(Database::create(path)?, Some(calendar))
+        Store::open_with(path, Some(calendar), None)
+    }
+
+    /// Opens (or creates) the store at `path` with a calendar for a new store and the host's
+    /// key for personal data. With a key, national register numbers are sealed in the file;
+    /// a store that holds sealed numbers cannot be opened without its key
+    /// ([`Error::KeyRequired`], [`Error::WrongKey`]). Giving a key to a store that had none
+    /// seals the numbers it holds.
+    ///
+    /// ```
+    /// use stagematch_core::{Key, Store};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("season.redb");
+    /// let key = Key::generate()?;
+    /// drop(Store::open_with(&path, None, Some(&key))?);
+    /// assert!(Store::open(&path).is_err());
+    /// assert!(Store::open_with(&path, None, Some(&key)).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        calendar: Option<Calendar>,
+        key: Option<&crate::personal::Key>,
+    ) -> Result<Store> {
+        let calendar = match calendar {
+            Some(c) => {
+                let c = c.normalized();
+                c.validate()?;
+                Some(c)
+            }
+            None => None,
+        };
+        Store::init(Database::create(path)?, calendar, key)
     }
 
     /// A store in memory only (redb's in-memory backend), with the default calendar.
     pub fn memory() -> Result<Store> {
-        Store::memory_with_calendar(Calendar::default())
+        Store::memory_with(None, None)
     }
 
     /// A store in memory only, with `calendar`.
     pub fn memory_with_calendar(calendar: Calendar) -> Result<Store> {
-        let calendar = calendar.normalized();
-        calendar.validate()?;
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Store::init(db, Some(calendar))
+        Store::memory_with(Some(calendar), None)
     }
 
-    fn init(db: Database, wanted: Option<Calendar>) -> Result<Store> {
-        let stored = Store::read_meta(&db)?;
+    /// A store in memory only, with a calendar (the default if `None`) and a key.
+    pub fn memory_with(
+        calendar: Option<Calendar>,
+        key: Option<&crate::personal::Key>,
+    ) -> Result<Store> {
+        let calendar = calendar.unwrap_or_default().normalized();
+        calendar.validate()?;
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::init(db, Some(calendar), key)
+    }
+
+    /// Whether national register numbers are sealed in this store (it was opened with a key).
+    pub fn seals_personal_data(&self) -> bool {
+        self.vault.seals()
+    }
+
+    fn init(
+        db: Database,
+        wanted: Option<Calendar>,
+        key: Option<&crate::personal::Key>,
+    ) -> Result<Store> {
+        let (stored, version) = match Store::read_meta(&db)? {
+            Some((cal, version)) => (Some(cal), version),
+            None => (None, FORMAT_VERSION),
+        };
 
         let calendar = match (stored, wanted) {
             (Some(cal), Some(w)) if cal != w => {
@@ -516,14 +633,18 @@ impl Store {
                     txn.open_table(LOGINS)?;
                     txn.open_table(TOKENS)?;
                     txn.open_table(OUTBOX)?;
+                    txn.open_table(NATIONAL)?;
+                    txn.open_table(DIGESTS)?;
                 }
                 txn.commit()?;
                 cal
             }
         };
 
+        let vault = Store::prepare_personal(&db, key, version)?;
         let state = Store::load(&db, calendar)?;
         Ok(Store {
+            vault,
             db,
             writer: Mutex::new(()),
             state: RwLock::new(state),
@@ -533,8 +654,8 @@ impl Store {
         })
     }
 
-    /// Reads the format version and the calendar; `None` for a new, empty file.
-    fn read_meta(db: &Database) -> Result<Option<Calendar>> {
+    /// Reads the calendar and the format version; `None` for a new, empty file.
+    fn read_meta(db: &Database) -> Result<Option<(Calendar, u32)>> {
         let txn = db.begin_read()?;
         let meta = match txn.open_table(META) {
             Ok(t) => t,
@@ -557,7 +678,9 @@ impl Store {
             .try_into()
             .map_err(|_| Error::Corrupt("the format version is not 4 bytes".into()))?;
         let found = u32::from_le_bytes(bytes);
-        if found != FORMAT_VERSION {
+        // Version 1 kept national register numbers inside the student records; opening it
+        // moves them out (see `prepare_personal`). Anything else is refused, never misread.
+        if found != FORMAT_VERSION && found != 1 {
             return Err(Error::UnsupportedFormat {
                 found,
                 supported: FORMAT_VERSION,
@@ -568,7 +691,117 @@ impl Store {
             .get(CALENDAR_KEY)?
             .ok_or_else(|| Error::Corrupt("the calendar is missing".into()))?;
         let record: CalendarRecord = decode(cal.value())?;
-        Ok(Some(record.to_calendar()))
+        Ok(Some((record.to_calendar(), found)))
+    }
+
+    /// Checks the key against the store, and brings the personal data to the current format
+    /// in one transaction: a version 1 store's numbers move out of the student records, a
+    /// store given a key for the first time has its numbers sealed.
+    fn prepare_personal(
+        db: &Database,
+        key: Option<&crate::personal::Key>,
+        version: u32,
+    ) -> Result<crate::personal::Vault> {
+        let (check, salt) = {
+            let txn = db.begin_read()?;
+            let meta = txn.open_table(META)?;
+            let bytes = |k: &str| -> Result<Option<[u8; 32]>> {
+                match meta.get(k)? {
+                    None => Ok(None),
+                    Some(v) => v
+                        .value()
+                        .try_into()
+                        .map(Some)
+                        .map_err(|_| Error::Corrupt(format!("{k} is not 32 bytes"))),
+                }
+            };
+            (bytes(KEY_CHECK_KEY)?, bytes(DIGEST_SALT_KEY)?)
+        };
+
+        match (check, key) {
+            (Some(_), None) => return Err(Error::KeyRequired),
+            (Some(c), Some(k)) if !crate::account::same_digest(&c, &k.check_value()) => {
+                return Err(Error::WrongKey);
+            }
+            _ => {}
+        }
+        let adopting = check.is_none() && key.is_some();
+        let salt = match salt {
+            Some(s) => s,
+            None => {
+                let mut s = [0u8; 32];
+                getrandom::fill(&mut s)
+                    .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+                s
+            }
+        };
+        let vault = crate::personal::Vault::new(key, salt);
+        let keyless = crate::personal::Vault::new(None, salt);
+        if !adopting && version == FORMAT_VERSION && !Store::lacks_salt(db)? {
+            return Ok(vault);
+        }
+
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(DIGEST_SALT_KEY, salt.as_slice())?;
+            if let Some(k) = key {
+                meta.insert(KEY_CHECK_KEY, k.check_value().as_slice())?;
+            }
+            meta.insert(FORMAT_KEY, FORMAT_VERSION.to_le_bytes().as_slice())?;
+
+            let mut national = txn.open_table(NATIONAL)?;
+            let mut digests = txn.open_table(DIGESTS)?;
+
+            // Numbers kept in clear so far are sealed (and digested) under the new key.
+            if adopting {
+                let mut clear = Vec::new();
+                for item in national.iter()? {
+                    let (id, stored) = item?;
+                    clear.push((id.value(), keyless.open(id.value(), stored.value())?));
+                }
+                digests.retain(|_, _| false)?;
+                for (id, digits) in clear {
+                    national.insert(id, vault.seal(id, &digits)?.as_slice())?;
+                    digests.insert(vault.digest(&digits).as_slice(), id)?;
+                }
+            }
+
+            // Version 1: numbers inside the student records move to their own table.
+            if version == 1 {
+                let mut students = txn.open_table(STUDENTS)?;
+                let mut moved = Vec::new();
+                for item in students.iter()? {
+                    let (_, value) = item?;
+                    let student: Student = decode(value.value())?;
+                    if student.data.national_number.is_some() {
+                        moved.push(student);
+                    }
+                }
+                for mut student in moved {
+                    let Some(number) = student.data.national_number.take() else {
+                        continue;
+                    };
+                    let id = student.id.0;
+                    national.insert(id, vault.seal(id, number.digits())?.as_slice())?;
+                    let digest = vault.digest(number.digits());
+                    // A number the old format let two students share stays with the first.
+                    if digests.get(digest.as_slice())?.is_none() {
+                        digests.insert(digest.as_slice(), id)?;
+                    }
+                    students.insert(id, encode(&student)?.as_slice())?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(vault)
+    }
+
+    /// Whether the store has no digest salt yet (a new or older file).
+    fn lacks_salt(db: &Database) -> Result<bool> {
+        let txn = db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        Ok(meta.get(DIGEST_SALT_KEY)?.is_none())
     }
 
     /// Rebuilds the in-memory state from the file.
@@ -961,18 +1194,41 @@ impl Store {
             n
         };
 
+        // National register numbers go to their own table (sealed with a key), never into
+        // the record; each is checked against every number registered before.
+        let mut numbers = Vec::new();
         let records: Vec<Student> = data
             .into_iter()
             .enumerate()
-            .map(|(k, d)| Student {
-                id: StudentId::from_index(first + k),
-                school,
-                registered_micros: at,
-                data: d,
+            .map(|(k, mut d)| {
+                let id = StudentId::from_index(first + k);
+                if let Some(n) = d.national_number.take() {
+                    numbers.push((k, id.0, n));
+                }
+                Student {
+                    id,
+                    school,
+                    registered_micros: at,
+                    data: d,
+                }
             })
             .collect();
+        let mut sealed = Vec::with_capacity(numbers.len());
+        for (k, id, n) in &numbers {
+            let digest = self.vault.digest(n.digits());
+            let stored = self.vault.seal(*id, n.digits())?;
+            sealed.push((*k, *id, digest, stored));
+        }
 
         self.transact(|txn| {
+            let mut digests = txn.open_table(DIGESTS)?;
+            let mut national = txn.open_table(NATIONAL)?;
+            for (k, id, digest, stored) in &sealed {
+                check_unique(&digests, digest).map_err(|e| batch_error(e, *k, records.len()))?;
+                digests.insert(digest.as_slice(), *id)?;
+                national.insert(*id, stored.as_slice())?;
+            }
+
             let mut table = txn.open_table(STUDENTS)?;
             let mut buf = Vec::new();
             for s in &records {
@@ -1034,6 +1290,10 @@ impl Store {
         // columns), this thread writes batch k - 1 into the transaction and reads batch k + 1.
         {
             let mut table = txn.open_table(STUDENTS)?;
+            let mut national = txn.open_table(NATIONAL)?;
+            let mut digests = txn.open_table(DIGESTS)?;
+            // The line of each national register number of this file, to find it twice.
+            let mut in_file: HashMap<[u8; 32], u64> = HashMap::new();
             let mut batch = Vec::new();
             let mut next = Vec::new();
             let mut converted: Option<ConvertedBatch> = None;
@@ -1049,15 +1309,39 @@ impl Store {
                 let done = rayon::in_place_scope(|scope| -> Result<bool> {
                     if more {
                         let (batch, converter, fresh) = (&batch, &converter, &mut fresh);
+                        let vault = &self.vault;
                         scope.spawn(move |_| {
                             *fresh = Some(convert_batch(
-                                converter, batch, next_index, school, at, &cal,
+                                converter, batch, next_index, school, at, &cal, vault,
                             ))
                         });
                     }
 
                     if let Some(ready) = converted.take() {
                         errors.extend(ready.errors);
+                        for (id, line, digest, stored) in &ready.numbers {
+                            let duplicate = if let Some(first) = in_file.get(digest) {
+                                Some(format!("appears twice in this file (line {first} too)"))
+                            } else {
+                                digests.get(digest.as_slice())?.map(|other| {
+                                    format!("is already registered, for stu-{}", other.value())
+                                })
+                            };
+                            if let Some(reason) = duplicate {
+                                errors.push(crate::error::RowError {
+                                    line: *line,
+                                    column: "national_number".into(),
+                                    value: String::new(),
+                                    reason,
+                                });
+                                continue;
+                            }
+                            in_file.insert(*digest, *line);
+                            if errors.is_empty() {
+                                national.insert(*id, stored.as_slice())?;
+                                digests.insert(digest.as_slice(), *id)?;
+                            }
+                        }
                         if errors.is_empty() {
                             for (k, end) in ready.ends.iter().enumerate() {
                                 let begin = if k == 0 { 0 } else { ready.ends[k - 1] };
@@ -1115,7 +1399,9 @@ impl Store {
             what: "student",
             id: id.to_string(),
         })?;
-        decode(value.value())
+        let mut student: Student = decode(value.value())?;
+        student.data.national_number = number_of(&self.vault, &txn.open_table(NATIONAL)?, id.0)?;
+        Ok(student)
     }
 
     /// The students `school` registered, in id order, with everything the school gave
@@ -1124,12 +1410,15 @@ impl Store {
         self.read_state().school(school)?;
 
         let txn = self.db.begin_read()?;
+        let numbers = txn.open_table(NATIONAL)?;
         let mut out = Vec::new();
         for item in txn.open_table(STUDENTS)?.iter()? {
             let (_, value) = item?;
             let peek: StudentRef<'_> = postcard::from_bytes(value.value())?;
             if peek.school == school {
-                out.push(decode(value.value())?);
+                let mut student: Student = decode(value.value())?;
+                student.data.national_number = number_of(&self.vault, &numbers, student.id.0)?;
+                out.push(student);
             }
         }
         Ok(out)
@@ -1139,7 +1428,12 @@ impl Store {
     /// (exports) and for hosts that check access themselves. Reads one redb transaction.
     pub fn all_students(&self) -> Result<Vec<Student>> {
         let txn = self.db.begin_read()?;
-        read_all(&txn.open_table(STUDENTS)?)
+        let numbers = txn.open_table(NATIONAL)?;
+        let mut all: Vec<Student> = read_all(&txn.open_table(STUDENTS)?)?;
+        for student in &mut all {
+            student.data.national_number = number_of(&self.vault, &numbers, student.id.0)?;
+        }
+        Ok(all)
     }
 
     // ----- decisions ----------------------------------------------------------------------
@@ -1597,6 +1891,7 @@ impl Store {
             |chunk, rows| {
                 let students = txn.open_table(STUDENTS)?;
                 let placements = txn.open_table(PLACEMENTS)?;
+                let numbers = txn.open_table(NATIONAL)?;
 
                 for &(id, status, personal) in chunk {
                     let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
@@ -1622,7 +1917,13 @@ impl Store {
                         status,
                         placement: placement.as_ref(),
                     };
-                    rows.tab_row_stored(&s, personal, &tail)?;
+                    let number = if personal {
+                        number_of(&self.vault, &numbers, id.0)?
+                    } else {
+                        None
+                    };
+                    let digits = number.as_ref().map(|n| n.digits().as_bytes());
+                    rows.tab_row_stored(&s, personal, digits, &tail)?;
                     rows.mark()?;
                 }
                 Ok(())
@@ -1650,6 +1951,7 @@ impl Store {
         write_in_order(&ids, &mut out, |chunk| {
             let students = txn.open_table(STUDENTS)?;
             let placements = txn.open_table(PLACEMENTS)?;
+            let numbers = txn.open_table(NATIONAL)?;
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 return Ok(Vec::new());
             };
@@ -1665,7 +1967,9 @@ impl Store {
                 let school = school_names
                     .get(student.school.index_usize())
                     .map_or("", String::as_str);
-                rows.full_row(&student, school, placement.as_ref())?;
+                let number = number_of(&self.vault, &numbers, student.id.0)?;
+                let digits = number.as_ref().map(|n| n.digits().as_bytes());
+                rows.full_row(&student, digits, school, placement.as_ref())?;
             }
             rows.into_bytes()
         })?;
@@ -1714,7 +2018,7 @@ impl Store {
     /// Builds cards from the records in redb, masking personal data by status.
     fn cards(&self, service: ServiceId, picked: Vec<Picked>) -> Result<Vec<StudentCard>> {
         let txn = self.db.begin_read()?;
-        cards_in(&txn, service, &picked, &self.school_names())
+        cards_in(&txn, &self.vault, service, &picked, &self.school_names())
     }
 
     /// Round statistics as of `at` (now if `None`); see [`crate::stats`].

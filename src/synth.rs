@@ -2,7 +2,8 @@
 //!
 //! Invariant: the same seed and size give the same services, schools and students, byte for
 //! byte, on every machine (a fixed SplitMix64 generator, no global state). Every generated
-//! student passes [`NewStudent::validate`].
+//! student passes [`NewStudent::validate`], and the students of one generator have distinct
+//! national register numbers (a store refuses a number registered twice).
 
 use chrono::{Duration, NaiveDate};
 
@@ -18,18 +19,26 @@ use crate::student::{NewStudent, Period, Province, Supervisor, Track, Transport,
 /// assert_eq!(a.below(1000), b.below(1000));
 /// ```
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng {
+    state: u64,
+    /// National register number serials handed out per birth date, so that the students
+    /// of one generator never share a number.
+    serials: std::collections::HashMap<NaiveDate, u32>,
+}
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Rng {
+            state: seed ^ 0x9E37_79B9_7F4A_7C15,
+            serials: std::collections::HashMap::new(),
+        }
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -43,6 +52,20 @@ impl Rng {
     /// True with probability `percent` / 100.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
+    }
+
+    /// A birth date near `born` and a serial (1 to 997) this generator has not given out:
+    /// a date whose serials are used up moves to the next day.
+    fn unused_serial(&mut self, born: NaiveDate) -> (NaiveDate, u32) {
+        let mut day = born;
+        loop {
+            let used = self.serials.entry(day).or_insert(0);
+            if *used < 997 {
+                *used += 1;
+                return (day, *used);
+            }
+            day += Duration::days(1);
+        }
     }
 
     /// One element of a non-empty slice.
@@ -294,7 +317,10 @@ pub fn student(rng: &mut Rng, services: &[(ServiceId, Province)]) -> NewStudent 
             Vec::new()
         },
         preferred_service,
-        national_number: Some(national_number(born, rng.below(998) as u32 + 1)),
+        national_number: Some({
+            let (day, serial) = rng.unused_serial(born);
+            national_number(day, serial)
+        }),
         email: Some(format!("{login}.{}@leerling.be", rng.below(100_000))),
         phone: Some(format!(
             "04{:02} {:02} {:02} {:02}",
@@ -341,6 +367,16 @@ mod tests {
         s.sort();
         s.dedup();
         assert_eq!(s.len(), 200);
+    }
+
+    #[test]
+    fn one_generator_never_repeats_a_national_number() {
+        let mut rng = Rng::new(3);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200_000 {
+            let n = student(&mut rng, &[]).national_number.unwrap();
+            assert!(seen.insert(n.clone()), "{n} twice");
+        }
     }
 
     #[test]

@@ -41,7 +41,15 @@ fn a_tab_for_excel_masks_what_the_service_may_not_see() {
         "{}",
         lines[1]
     );
-    assert!(lines[1].contains("85.07.30-033.28") && lines[1].contains(";accepted;con-1;"));
+    let number = s
+        .store
+        .student_record(a)
+        .unwrap()
+        .data
+        .national_number
+        .unwrap();
+    assert!(number.formatted().starts_with("85.07."));
+    assert!(lines[1].contains(&number.formatted()) && lines[1].contains(";accepted;con-1;"));
 
     // The other service's open tab holds b without personal data, sorted by name.
     let mut out = Vec::new();
@@ -65,7 +73,7 @@ fn a_tab_for_excel_masks_what_the_service_may_not_see() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("Noor,Bosmans,adult,"), "{}", lines[1]);
-    assert!(!text.contains("85.07.30") && !text.contains("noor@leerling.be"));
+    assert!(!text.contains("85.07.") && !text.contains("noor@leerling.be"));
     assert_eq!(s.store.status(s.limburg, b, t).unwrap(), Status::Undecided);
 }
 

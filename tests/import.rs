@@ -9,10 +9,15 @@ use stagematch_core::{Error, Query, Track};
 const HEADER: &str = "first_name;last_name;track;street;postcode;city;transport;periods;\
                       hours_per_week;total_hours;form;preferred_service;national_number";
 
+/// A row with a national register number no other row has.
 fn row(last: &str, postcode: &str, pref: &str) -> String {
+    row_n(last, postcode, pref, &common::unique_national_number())
+}
+
+fn row_n(last: &str, postcode: &str, pref: &str, number: &str) -> String {
     format!(
         "Noor;{last};secondary;Kerkstraat 1;{postcode};Gent;bike|openbaar vervoer;\
-         06/10/2025-31/10/2025|2025-12-01/2025-12-19;16;120;blok;{pref};85.07.30-033.28"
+         06/10/2025-31/10/2025|2025-12-01/2025-12-19;16;120;blok;{pref};{number}"
     )
 }
 
@@ -58,7 +63,7 @@ fn a_bad_file_stores_nothing_and_reports_every_bad_row() {
         row("Goed", "2000", ""),
         row("Fout", "0999", ""),
         row("Goed", "2000", "Onbekende Dienst"),
-        row("Goed", "2000", "").replace("85.07.30-033.28", "85.07.30-033.29"),
+        row_n("Goed", "2000", "", "85.07.30-033.29"),
         row("Goed", "2000", "").replace("16;120", "sixteen;120"),
     );
     let err = s
@@ -129,7 +134,7 @@ fn encodings_and_headers() {
 /// Twenty-odd malformed files: each refused with the right line, and nothing stored.
 #[test]
 fn malformed_files_are_refused_with_the_right_line() {
-    let good = row("Goed", "2000", "");
+    let good = row_n("Goed", "2000", "", "85.07.30-033.28");
     let cases: Vec<(&str, Vec<u8>, u64, &str)> = vec![
         ("empty file", Vec::new(), 1, ""),
         (
@@ -294,9 +299,20 @@ fn malformed_files_are_refused_with_the_right_line() {
         ),
         (
             "bad row after good rows",
-            format!("{HEADER}\n{good}\n{good}\n{}\n", row("A", "0999", "")).into_bytes(),
+            format!(
+                "{HEADER}\n{good}\n{}\n{}\n",
+                row("B", "2000", ""),
+                row("A", "0999", "")
+            )
+            .into_bytes(),
             4,
             "postcode",
+        ),
+        (
+            "the same national register number twice",
+            format!("{HEADER}\n{good}\n{}\n", good.replace("Goed", "Ander")).into_bytes(),
+            3,
+            "national_number",
         ),
     ];
     assert!(cases.len() >= 20);
@@ -319,4 +335,47 @@ fn malformed_files_are_refused_with_the_right_line() {
         assert!(!errors[0].reason.is_empty(), "{what}");
         assert_eq!(s.store.student_count(), 0, "{what}");
     }
+}
+
+#[test]
+fn a_national_number_registered_before_is_refused_without_echoing_it() {
+    let s = season();
+    let number = common::unique_national_number();
+    let first = format!("{HEADER}\n{}\n", row_n("Eerst", "2000", "", &number));
+    let ids = s
+        .store
+        .import_students(first.as_bytes(), s.school, at(6, 2, 10, 0))
+        .unwrap();
+
+    // Written differently (no separators), it is the same number.
+    let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+    let again = format!(
+        "{HEADER}\n{}\n{}\n",
+        row("Nieuw", "2000", ""),
+        row_n("Later", "2000", "", &digits)
+    );
+    let err = s
+        .store
+        .import_students(again.as_bytes(), s.school, at(6, 3, 10, 0))
+        .unwrap_err();
+    let Error::ImportFailed { errors } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].column.as_str()),
+        (3, "national_number")
+    );
+    assert!(errors[0].reason.contains(&ids[0].to_string()), "{errors:?}");
+    assert!(!format!("{errors:?}").contains(&digits));
+    assert_eq!(s.store.student_count(), 1);
+
+    let mut twice = common::student(Track::Adult, "Dubbel", "2000", None);
+    twice.national_number = Some(digits.clone());
+    let err = s
+        .store
+        .register_student(s.school, &twice, at(6, 3, 10, 0))
+        .unwrap_err();
+    assert_eq!(err.field(), Some("national_number"));
+    assert_eq!(s.store.student_count(), 1);
 }

@@ -17,6 +17,18 @@ pub fn day(month: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, month, d).unwrap()
 }
 
+/// A national register number no other call returned (born 30 July 1985 or a little
+/// later), so that students of one store never share one.
+pub fn unique_national_number() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let born =
+        NaiveDate::from_ymd_opt(1985, 7, 30).unwrap() + chrono::Duration::days((n / 997).into());
+    stagematch_core::synth::national_number(born, n % 997 + 1)
+}
+
 /// A valid student living at `postcode`, with a preferred service if given.
 pub fn student(track: Track, last: &str, postcode: &str, pref: Option<ServiceId>) -> NewStudent {
     NewStudent {
@@ -35,7 +47,7 @@ pub fn student(track: Track, last: &str, postcode: &str, pref: Option<ServiceId>
         total_hours: 120.0,
         form: "blok".into(),
         preferred_service: pref,
-        national_number: Some("85.07.30-033.28".into()),
+        national_number: Some(unique_national_number()),
         email: Some("noor@leerling.be".into()),
         phone: Some("0470 12 34 56".into()),
         supervisor: Some(Supervisor {
