@@ -15,13 +15,17 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use stagematch_core::csv::ExportOptions;
 use stagematch_core::{
-    Decision, Error, NewContact, Province, Query, Role, Sort, Status, Store, Tab, parse_moment,
+    Decision, Error, Key, NewContact, Province, Query, Role, Sort, Status, Store, Tab, parse_moment,
 };
 
 /// Placement matching for Flemish home-care services (stagematching gezinszorg).
 #[derive(Parser)]
 #[command(name = "stagematch", version, about, long_about = None)]
 struct Cli {
+    /// The file with the store's key (64 hexadecimal digits) for sealed national register
+    /// numbers; `init` writes a new one there if it does not exist.
+    #[arg(long, global = true, env = "STAGEMATCH_KEY_FILE")]
+    key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -270,7 +274,7 @@ impl View {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    match run(cli.command, cli.key_file.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::ImportFailed { errors }) => {
             eprintln!("stagematch: the import was refused, nothing was stored:");
@@ -291,17 +295,60 @@ fn moment(at: &Option<String>) -> Result<Option<DateTime<Utc>>, Error> {
 }
 
 /// Opens an existing store; only `init` creates one.
-fn existing(db: &Path) -> Result<Store, Error> {
+fn existing(db: &Path, key: Option<&Key>) -> Result<Store, Error> {
     if !db.exists() {
         return Err(Error::NotFound {
             what: "store",
             id: db.display().to_string(),
         });
     }
-    Store::open(db)
+    Store::open_with(db, None, key)
 }
 
-fn run(command: Command) -> Result<(), Error> {
+/// Reads a key file: 64 hexadecimal digits.
+fn read_key_file(path: &Path) -> Result<Key, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("the key file {}: {e}", path.display()),
+        ))
+    })?;
+    Key::from_hex(&text)
+}
+
+/// Writes a new random key to `path`, readable by its owner only.
+fn new_key_file(path: &Path) -> Result<Key, Error> {
+    use std::io::Write;
+
+    let key = Key::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    writeln!(file, "{}", key.to_hex())?;
+    eprintln!(
+        "stagematch: wrote a new key to {}; keep it apart from the store, which cannot be \
+         opened without it",
+        path.display()
+    );
+    Ok(key)
+}
+
+fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
+    // `init` may create the key file; every other command reads it.
+    let key = match (&command, key_file) {
+        (Command::Init { .. } | Command::Demo { .. }, Some(path)) if !path.exists() => {
+            Some(new_key_file(path)?)
+        }
+        (_, Some(path)) => Some(read_key_file(path)?),
+        (_, None) => None,
+    };
+    let key = key.as_ref();
+
     match command {
         Command::Demo {
             students,
@@ -326,7 +373,7 @@ fn run(command: Command) -> Result<(), Error> {
                     path
                 }
             };
-            let store = Store::open(&db)?;
+            let store = Store::open_with(&db, None, key)?;
             let outcome = demo::play(&store, students as usize, seed)?;
             println!(
                 "placed {} of {} students ({:.1} %); {} accepts lost a race",
@@ -349,15 +396,24 @@ fn run(command: Command) -> Result<(), Error> {
                     reason: "exists already".into(),
                 });
             }
-            let store = Store::open(&db)?;
-            println!("created {} (phase now {})", db.display(), store.phase(None));
+            let store = Store::open_with(&db, None, key)?;
+            let sealed = if store.seals_personal_data() {
+                "; national register numbers are sealed with the key"
+            } else {
+                ""
+            };
+            println!(
+                "created {} (phase now {}){sealed}",
+                db.display(),
+                store.phase(None)
+            );
         }
-        Command::Phase { db, at } => println!("{}", existing(&db)?.phase(moment(&at)?)),
+        Command::Phase { db, at } => println!("{}", existing(&db, key)?.phase(moment(&at)?)),
         Command::AddService { db, name, province } => {
             let province: Province = province.parse()?;
-            println!("{}", existing(&db)?.add_service(&name, province)?);
+            println!("{}", existing(&db, key)?.add_service(&name, province)?);
         }
-        Command::AddSchool { db, name } => println!("{}", existing(&db)?.add_school(&name)?),
+        Command::AddSchool { db, name } => println!("{}", existing(&db, key)?.add_school(&name)?),
         Command::AddContact {
             db,
             service,
@@ -365,7 +421,7 @@ fn run(command: Command) -> Result<(), Error> {
             phone,
             email,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let svc = store.find_service(&service)?.id;
             println!(
                 "{}",
@@ -378,7 +434,7 @@ fn run(command: Command) -> Result<(), Error> {
             file,
             at,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let school = store.find_school(&school)?.id;
             let at = moment(&at)?;
             let input = std::fs::File::open(&file)?;
@@ -403,7 +459,7 @@ fn run(command: Command) -> Result<(), Error> {
             offset,
             limit,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let svc = store.find_service(&service)?.id;
             let query = Query {
                 offset,
@@ -434,7 +490,7 @@ fn run(command: Command) -> Result<(), Error> {
             contact,
             at,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let svc = store.find_service(&service)?.id;
             let status: Status = status.parse()?;
             let mut decision = Decision::new(status);
@@ -459,7 +515,7 @@ fn run(command: Command) -> Result<(), Error> {
             out,
             view,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let Some(service) = service else {
                 let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
                 let n = store.export_students(&ExportOptions::default(), file)?;
@@ -485,7 +541,7 @@ fn run(command: Command) -> Result<(), Error> {
             service,
             school,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let role = match (role.as_str(), service, school) {
                 ("coordinator", None, None) => Role::Coordinator,
                 ("service", Some(s), None) => Role::Service(store.find_service(&s)?.id),
@@ -505,7 +561,7 @@ fn run(command: Command) -> Result<(), Error> {
             println!("(the invitation message is in the outbox: stagematch outbox)");
         }
         Command::Activate { db, token } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
@@ -513,21 +569,21 @@ fn run(command: Command) -> Result<(), Error> {
             println!("{} is active ({})", login.email, login.role);
         }
         Command::Logins { db } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             for login in store.logins() {
                 let state = if login.active { "active" } else { "invited" };
                 println!("{}\t{}\t{state}", login.email, login.role);
             }
         }
         Command::Mailings { db, at } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let at = moment(&at)?;
             let mailings = store.queue_mailings(at)?;
             let reminders = store.queue_reminders(at)?;
             println!("{mailings} round mailings and {reminders} reminders are in the outbox");
         }
         Command::Outbox { db } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let messages = store.take_outbox()?;
             for m in &messages {
                 println!(
@@ -544,7 +600,7 @@ fn run(command: Command) -> Result<(), Error> {
             csv,
             counts,
         } => {
-            let store = existing(&db)?;
+            let store = existing(&db, key)?;
             let options = ExportOptions::default();
             if let Some(path) = counts {
                 let file = std::io::BufWriter::new(std::fs::File::create(&path)?);

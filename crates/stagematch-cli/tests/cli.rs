@@ -418,3 +418,54 @@ fn logins_invitations_and_the_outbox_from_the_command_line() {
     assert!(outbox.contains("kind: reminder"), "{outbox}");
     assert_eq!(ok(&["outbox", &db]).trim(), "", "taken once");
 }
+
+#[test]
+fn a_key_file_seals_national_numbers_and_every_command_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sealed.redb").to_str().unwrap().to_owned();
+    let key = dir.path().join("season.key").to_str().unwrap().to_owned();
+
+    let (code, out, err) = stagematch(&["init", &db, "--key-file", &key]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sealed with the key"), "{out}");
+    assert!(err.contains("wrote a new key"), "{err}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert_eq!(text.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let (code, _, err) = stagematch(&["add-school", &db, "School"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("sealed with a key"), "{err}");
+    let csv = dir.path().join("l.csv");
+    std::fs::write(
+        &csv,
+        "voornaam;achternaam;type;straat;postcode;gemeente;vervoer;periodes;uren_per_week;\
+         totaal_uren;vorm;rijksregisternummer\n\
+         Lotte;De Smet;secundair;Veldstraat 5;2000;Antwerpen;fiets;06/10/2025-31/10/2025;18;\
+         72;blok;85.07.30-033.28\n",
+    )
+    .unwrap();
+    ok(&["add-school", &db, "School", "--key-file", &key]);
+    ok(&[
+        "import",
+        &db,
+        "--school",
+        "School",
+        csv.to_str().unwrap(),
+        "--key-file",
+        &key,
+    ]);
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(!bytes.windows(11).any(|w| w == b"85073003328"));
+
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, "ab".repeat(32)).unwrap();
+    let (code, _, err) = stagematch(&["phase", &db, "--key-file", other.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not the key"), "{err}");
+}

@@ -125,6 +125,7 @@ fn to_py(py: Python<'_>, err: sm::Error) -> PyErr {
             let _ = e.value(py).setattr("reason", reason);
             e
         }
+        sm::Error::KeyRequired | sm::Error::WrongKey => StoreError::new_err(message),
         sm::Error::Io(io) if io.raw_os_error().is_some() => PyErr::from(io),
         sm::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => PyErr::from(io),
         _ => StoreError::new_err(message),
@@ -1017,32 +1018,51 @@ struct Store {
 #[pymethods]
 impl Store {
     /// Opens the store at `path`, creating it (with `calendar`, or the default) if missing.
+    /// With `key` (64 hexadecimal digits, see `generate_key`), national register numbers
+    /// are sealed in the file, and the store cannot be opened again without that key.
     #[staticmethod]
-    #[pyo3(signature = (path, calendar=None))]
+    #[pyo3(signature = (path, calendar=None, key=None))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
         calendar: Option<PyRef<'_, Calendar>>,
+        key: Option<String>,
     ) -> PyResult<Store> {
         let calendar = calendar.map(|c| c.0);
-        let store = detached(py, move || match calendar {
-            Some(c) => sm::Store::open_with_calendar(&path, c),
-            None => sm::Store::open(&path),
+        let key = key
+            .map(|k| sm::Key::from_hex(&k))
+            .transpose()
+            .map_err(|e| to_py(py, e))?;
+        let store = detached(py, move || {
+            sm::Store::open_with(&path, calendar, key.as_ref())
         })?;
         Ok(Store {
             inner: Arc::new(store),
         })
     }
 
-    /// A store in memory only.
+    /// A store in memory only (with `key`, numbers are sealed in memory too).
     #[staticmethod]
-    #[pyo3(signature = (calendar=None))]
-    fn memory(py: Python<'_>, calendar: Option<PyRef<'_, Calendar>>) -> PyResult<Store> {
-        let cal = calendar.map_or_else(sm::Calendar::default, |c| c.0);
-        let store = detached(py, move || sm::Store::memory_with_calendar(cal))?;
+    #[pyo3(signature = (calendar=None, key=None))]
+    fn memory(
+        py: Python<'_>,
+        calendar: Option<PyRef<'_, Calendar>>,
+        key: Option<String>,
+    ) -> PyResult<Store> {
+        let calendar = calendar.map(|c| c.0);
+        let key = key
+            .map(|k| sm::Key::from_hex(&k))
+            .transpose()
+            .map_err(|e| to_py(py, e))?;
+        let store = detached(py, move || sm::Store::memory_with(calendar, key.as_ref()))?;
         Ok(Store {
             inner: Arc::new(store),
         })
+    }
+
+    /// Whether national register numbers are sealed in this store (it has a key).
+    fn seals_personal_data(&self) -> bool {
+        self.inner.seals_personal_data()
     }
 
     /// The store's calendar.
@@ -1566,12 +1586,22 @@ impl Store {
     }
 }
 
+/// A new random key for `Store.open(..., key=)`: 64 hexadecimal digits. Keep it outside the
+/// store's file; without it a store that holds sealed numbers cannot be opened.
+#[pyfunction]
+fn generate_key(py: Python<'_>) -> PyResult<String> {
+    sm::Key::generate()
+        .map(|k| k.to_hex())
+        .map_err(|e| to_py(py, e))
+}
+
 /// The native module behind the `stagematch` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Store>()?;
+    m.add_function(wrap_pyfunction!(generate_key, m)?)?;
     m.add_class::<Calendar>()?;
     m.add_class::<StudentCard>()?;
     m.add_class::<Page>()?;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,16 @@ import stagematch as sm
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     """A naive moment in 2025, which stagematch reads as Brussels time."""
     return datetime(2025, month, day, hour, minute)
+
+
+_serials = itertools.count(1)
+
+
+def national_number() -> str:
+    """A valid national register number no other call returned (born 30 July 1985)."""
+    serial = next(_serials)
+    nine = f"850730{serial:03d}"
+    return f"{nine}{97 - int(nine) % 97:02d}"
 
 
 def student(track: str, last: str, postcode: str, pref: str | None = None) -> dict[str, Any]:
@@ -30,7 +41,7 @@ def student(track: str, last: str, postcode: str, pref: str | None = None) -> di
         total_hours=120,
         form="blok",
         preferred_service=pref,
-        national_number="85.07.30-033.28",
+        national_number=national_number(),
         email="noor@leerling.be",
         phone="0470 12 34 56",
         supervisor={"name": "Mevr. Claes", "email": "claes@school.be", "phone": "03 123 45 67"},

@@ -64,7 +64,8 @@ def test_a_tab_as_a_table(season: Season) -> None:
     page = season.store.students(season.antwerp, tab="accepted", at=t, sort="name")
     frame = pl.DataFrame(page)
     assert frame["id"].to_list() == [r.id for r in page.rows] == ids[:3]
-    assert frame["national_number"].to_list() == ["85073003328"] * 3
+    numbers = frame["national_number"].to_list()
+    assert len(set(numbers)) == 3 and all(n.startswith("850730") for n in numbers)
     assert frame.schema["registered_at"] == pl.Datetime("us", "UTC")
 
     open_page = season.store.students(season.limburg, at=t)

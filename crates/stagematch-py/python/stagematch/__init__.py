@@ -29,6 +29,7 @@ from ._native import (
     Table,
     ValidationError,
     __version__,
+    generate_key,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "Table",
     "ValidationError",
     "__version__",
+    "generate_key",
 ]
