@@ -9,6 +9,8 @@
 //!   neither can be reversed or recomputed.
 //! - The store remembers a check value of its key (an HMAC, not the key), so a store that
 //!   holds sealed numbers is never opened with no key or the wrong one.
+//! - With a key, the messages of the outbox (which carry invitation and reset tokens) are
+//!   sealed the same way until the host takes them.
 //! - Without a key (a store whose host supplies none) numbers are kept in clear and the
 //!   digest uses a random salt kept in the file: duplicates are still found, nothing is
 //!   protected. `docs/security.md` says so.
@@ -132,9 +134,26 @@ impl Vault {
 
     /// The stored form of a number's digits for `student` (its id number).
     pub(crate) fn seal(&self, student: u32, digits: &str) -> Result<Vec<u8>> {
+        self.seal_bytes(&student.to_le_bytes(), digits.as_bytes())
+    }
+
+    /// The digits of a stored number of `student`.
+    pub(crate) fn open(&self, student: u32, stored: &[u8]) -> Result<String> {
+        let damaged = || Error::Corrupt(format!("the national register number of stu-{student}"));
+        let digits = self
+            .open_bytes(&student.to_le_bytes(), stored)
+            .map_err(|e| match e {
+                Error::KeyRequired => e,
+                _ => damaged(),
+            })?;
+        String::from_utf8(digits).map_err(|_| damaged())
+    }
+
+    /// `data` sealed (with a key) or tagged as clear (without), bound to `context`.
+    pub(crate) fn seal_bytes(&self, context: &[u8], data: &[u8]) -> Result<Vec<u8>> {
         let Some(aead) = &self.aead else {
             let mut out = vec![CLEAR];
-            out.extend_from_slice(digits.as_bytes());
+            out.extend_from_slice(data);
             return Ok(out);
         };
 
@@ -144,11 +163,11 @@ impl Vault {
             .encrypt(
                 XNonce::from_slice(&nonce),
                 Payload {
-                    msg: digits.as_bytes(),
-                    aad: &student.to_le_bytes(),
+                    msg: data,
+                    aad: context,
                 },
             )
-            .map_err(|_| Error::Corrupt("a national register number could not be sealed".into()))?;
+            .map_err(|_| Error::Corrupt("personal data could not be sealed".into()))?;
 
         let mut out = Vec::with_capacity(1 + 24 + sealed.len());
         out.push(SEALED);
@@ -157,24 +176,22 @@ impl Vault {
         Ok(out)
     }
 
-    /// The digits of a stored number of `student`.
-    pub(crate) fn open(&self, student: u32, stored: &[u8]) -> Result<String> {
-        let damaged = || Error::Corrupt(format!("the national register number of stu-{student}"));
+    /// What [`Vault::seal_bytes`] sealed with the same `context`.
+    pub(crate) fn open_bytes(&self, context: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
+        let damaged = || Error::Corrupt("sealed data does not open".into());
         match stored.split_first() {
-            Some((&CLEAR, digits)) => String::from_utf8(digits.to_vec()).map_err(|_| damaged()),
+            Some((&CLEAR, data)) => Ok(data.to_vec()),
             Some((&SEALED, rest)) if rest.len() > 24 => {
                 let aead = self.aead.as_ref().ok_or(Error::KeyRequired)?;
                 let (nonce, sealed) = rest.split_at(24);
-                let digits = aead
-                    .decrypt(
-                        XNonce::from_slice(nonce),
-                        Payload {
-                            msg: sealed,
-                            aad: &student.to_le_bytes(),
-                        },
-                    )
-                    .map_err(|_| damaged())?;
-                String::from_utf8(digits).map_err(|_| damaged())
+                aead.decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: sealed,
+                        aad: context,
+                    },
+                )
+                .map_err(|_| damaged())
             }
             _ => Err(damaged()),
         }

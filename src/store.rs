@@ -68,10 +68,6 @@ const PLACEMENTS: TableDefinition<u32, &[u8]> = TableDefinition::new("placements
 const LOGINS: TableDefinition<&str, &[u8]> = TableDefinition::new("logins");
 const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
-/// National register numbers, sealed (or in clear in a store without a key), by student.
-const NATIONAL: TableDefinition<u32, &[u8]> = TableDefinition::new("national_numbers");
-/// The keyed digest of each national register number, to the student that has it.
-const DIGESTS: TableDefinition<&[u8], u32> = TableDefinition::new("national_digests");
 
 const FORMAT_KEY: &str = "format_version";
 const CALENDAR_KEY: &str = "calendar";
@@ -101,6 +97,8 @@ struct State {
     sessions: HashMap<[u8; 32], String>,
     /// The key of the next message of the outbox.
     outbox_next: u64,
+    /// The student number of each national register number, by its digest's first 8 bytes.
+    digests: HashMap<u64, u32>,
 }
 
 /// A student picked by a query: its id, this service's status, and whether the service may
@@ -237,8 +235,8 @@ struct ConvertedBatch {
     columns: Columns,
     /// The batch's bad rows; once there is one, nothing more is encoded.
     errors: Vec<crate::error::RowError>,
-    /// The national register numbers: student number, line, digest, stored form.
-    numbers: Vec<(u32, u64, [u8; 32], Vec<u8>)>,
+    /// The national register numbers: student number, line, digest.
+    numbers: Vec<(u32, u64, [u8; 32])>,
 }
 
 impl ConvertedBatch {
@@ -288,11 +286,14 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
                 };
 
                 let id = StudentId::from_index(part.first + k);
+                let mut number_trailer = None;
                 if let Some(n) = data.national_number.take() {
-                    match vault.seal(id.0, n.digits()) {
+                    match stored_number(vault, id.0, n.digits()) {
                         Ok(stored) => {
-                            let digest = vault.digest(n.digits());
-                            part.numbers.push((id.0, *line, digest, stored));
+                            // A trailer starts with its 32-byte digest (`stored_number`).
+                            let digest = digest_of(&stored).unwrap_or_default();
+                            part.numbers.push((id.0, *line, digest));
+                            number_trailer = Some(stored);
                         }
                         Err(e) => {
                             part.errors.push(crate::error::RowError {
@@ -312,7 +313,12 @@ fn convert_batch<F: Fn(&str) -> Option<ServiceId> + Sync>(
                     data,
                 };
                 match postcard::to_extend(&student, std::mem::take(&mut part.bytes)) {
-                    Ok(bytes) => part.bytes = bytes,
+                    Ok(mut bytes) => {
+                        if let Some(stored) = &number_trailer {
+                            bytes.extend_from_slice(stored);
+                        }
+                        part.bytes = bytes;
+                    }
                     Err(e) => {
                         part.errors.push(crate::error::RowError {
                             line: *line,
@@ -350,7 +356,6 @@ fn cards_in(
 ) -> Result<Vec<StudentCard>> {
     let students = txn.open_table(STUDENTS)?;
     let placements = txn.open_table(PLACEMENTS)?;
-    let numbers = txn.open_table(NATIONAL)?;
 
     let mut cards = Vec::with_capacity(picked.len());
     for &(id, status, personal) in picked {
@@ -360,7 +365,7 @@ fn cards_in(
         })?;
         let mut s: Student = decode(value.value())?;
         if personal {
-            s.data.national_number = number_of(vault, &numbers, id.0)?;
+            s.data.national_number = number_of(vault, id.0, value.value())?;
         }
 
         let placement = if status == Status::Accepted {
@@ -480,34 +485,78 @@ fn write_in_order<T: Sync, W: std::io::Write>(
     Ok(())
 }
 
-/// The national register number of student `id`, from the numbers' table.
-fn number_of(
-    vault: &crate::personal::Vault,
-    table: &redb::ReadOnlyTable<u32, &[u8]>,
-    id: u32,
-) -> Result<Option<NationalNumber>> {
-    match table.get(id)? {
-        None => Ok(None),
-        Some(stored) => {
-            let digits = vault.open(id, stored.value())?;
-            digits
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::Corrupt(format!("the national register number of stu-{id}")))
-        }
-    }
+/// A student's value in the file is its record (postcard) and, if it has a national register
+/// number, a trailer: the number's keyed digest (32 bytes), then the number sealed (or in
+/// clear in a store without a key). The record never holds the number itself.
+fn trailer(value: &[u8]) -> Result<&[u8]> {
+    let (_, rest) = postcard::take_from_bytes::<StudentRef<'_>>(value)?;
+    Ok(rest)
 }
 
-/// Checks that no student has `digest`'s number yet; the error names the field.
-fn check_unique(digests: &impl ReadableTable<&'static [u8], u32>, digest: &[u8; 32]) -> Result<()> {
-    if let Some(other) = digests.get(digest.as_slice())? {
-        return Err(Error::invalid(
-            "national_number",
-            "",
-            format!("is already registered, for stu-{}", other.value()),
-        ));
+/// The national register number in a student's trailer.
+fn number_in(
+    vault: &crate::personal::Vault,
+    id: u32,
+    trailer: &[u8],
+) -> Result<Option<NationalNumber>> {
+    if trailer.is_empty() {
+        return Ok(None);
     }
-    Ok(())
+
+    let sealed = trailer.get(32..).unwrap_or_default();
+    let digits = vault.open(id, sealed)?;
+    digits
+        .parse()
+        .map(Some)
+        .map_err(|_| Error::Corrupt(format!("the national register number of stu-{id}")))
+}
+
+/// The national register number of a student's value in the file.
+fn number_of(
+    vault: &crate::personal::Vault,
+    id: u32,
+    value: &[u8],
+) -> Result<Option<NationalNumber>> {
+    number_in(vault, id, trailer(value)?)
+}
+
+/// The trailer of a number: its keyed digest, then the number sealed (or in clear).
+fn stored_number(vault: &crate::personal::Vault, id: u32, digits: &str) -> Result<Vec<u8>> {
+    let mut out = vault.digest(digits).to_vec();
+    out.extend(vault.seal(id, digits)?);
+    Ok(out)
+}
+
+/// The digest at the start of a trailer.
+fn digest_of(trailer: &[u8]) -> Result<[u8; 32]> {
+    trailer
+        .get(..32)
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| Error::Corrupt("a stored national register number is too short".into()))
+}
+
+/// The first 8 bytes of a digest: its key in memory.
+fn digest_prefix(digest: &[u8; 32]) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// The student number that has the number of `digest`, if any: looked up in memory by its
+/// prefix and confirmed against the whole digest in the file.
+fn holder_of(
+    digests: &HashMap<u64, u32>,
+    students: &impl ReadableTable<u32, &'static [u8]>,
+    digest: &[u8; 32],
+) -> Result<Option<u32>> {
+    let Some(&id) = digests.get(&digest_prefix(digest)) else {
+        return Ok(None);
+    };
+    let Some(value) = students.get(id)? else {
+        return Ok(None);
+    };
+    let rest = trailer(value.value())?;
+    Ok((!rest.is_empty() && digest_of(rest)? == *digest).then_some(id))
 }
 
 /// A table of the file, or `None` if the file predates it.
@@ -633,8 +682,6 @@ impl Store {
                     txn.open_table(LOGINS)?;
                     txn.open_table(TOKENS)?;
                     txn.open_table(OUTBOX)?;
-                    txn.open_table(NATIONAL)?;
-                    txn.open_table(DIGESTS)?;
                 }
                 txn.commit()?;
                 cal
@@ -750,26 +797,28 @@ impl Store {
             }
             meta.insert(FORMAT_KEY, FORMAT_VERSION.to_le_bytes().as_slice())?;
 
-            let mut national = txn.open_table(NATIONAL)?;
-            let mut digests = txn.open_table(DIGESTS)?;
+            let mut students = txn.open_table(STUDENTS)?;
 
             // Numbers kept in clear so far are sealed (and digested) under the new key.
             if adopting {
                 let mut clear = Vec::new();
-                for item in national.iter()? {
-                    let (id, stored) = item?;
-                    clear.push((id.value(), keyless.open(id.value(), stored.value())?));
+                for item in students.iter()? {
+                    let (id, value) = item?;
+                    let value = value.value();
+                    let rest = trailer(value)?;
+                    if let Some(number) = number_in(&keyless, id.value(), rest)? {
+                        let record = value[..value.len() - rest.len()].to_vec();
+                        clear.push((id.value(), record, number));
+                    }
                 }
-                digests.retain(|_, _| false)?;
-                for (id, digits) in clear {
-                    national.insert(id, vault.seal(id, &digits)?.as_slice())?;
-                    digests.insert(vault.digest(&digits).as_slice(), id)?;
+                for (id, mut record, number) in clear {
+                    record.extend(stored_number(&vault, id, number.digits())?);
+                    students.insert(id, record.as_slice())?;
                 }
             }
 
             // Version 1: numbers inside the student records move to their own table.
             if version == 1 {
-                let mut students = txn.open_table(STUDENTS)?;
                 let mut moved = Vec::new();
                 for item in students.iter()? {
                     let (_, value) = item?;
@@ -782,14 +831,12 @@ impl Store {
                     let Some(number) = student.data.national_number.take() else {
                         continue;
                     };
+                    // A number the old format let two students share stays with both; new
+                    // registrations of it are refused.
                     let id = student.id.0;
-                    national.insert(id, vault.seal(id, number.digits())?.as_slice())?;
-                    let digest = vault.digest(number.digits());
-                    // A number the old format let two students share stays with the first.
-                    if digests.get(digest.as_slice())?.is_none() {
-                        digests.insert(digest.as_slice(), id)?;
-                    }
-                    students.insert(id, encode(&student)?.as_slice())?;
+                    let mut value = encode(&student)?;
+                    value.extend(stored_number(&vault, id, number.digits())?);
+                    students.insert(id, value.as_slice())?;
                 }
             }
         }
@@ -814,9 +861,10 @@ impl Store {
         let contacts: Vec<Contact> = read_all(&txn.open_table(CONTACTS)?)?;
 
         let mut columns = Columns::default();
+        let mut digests = HashMap::new();
         for item in txn.open_table(STUDENTS)?.iter()? {
             let (_, value) = item?;
-            let student: Student = decode(value.value())?;
+            let (student, rest) = postcard::take_from_bytes::<Student>(value.value())?;
             if student.id.index() != columns.len() {
                 return Err(Error::Corrupt(format!(
                     "student ids are not dense at {}",
@@ -824,6 +872,12 @@ impl Store {
                 )));
             }
             columns.push(&student, &cal);
+            if !rest.is_empty() {
+                let digest = digest_of(rest)?;
+                digests
+                    .entry(digest_prefix(&digest))
+                    .or_insert(student.id.0);
+            }
         }
 
         for item in txn.open_table(PLACEMENTS)?.iter()? {
@@ -888,6 +942,7 @@ impl Store {
         }
 
         Ok(State {
+            digests,
             calendar,
             cal,
             services,
@@ -1215,31 +1270,50 @@ impl Store {
             .collect();
         let mut sealed = Vec::with_capacity(numbers.len());
         for (k, id, n) in &numbers {
-            let digest = self.vault.digest(n.digits());
-            let stored = self.vault.seal(*id, n.digits())?;
-            sealed.push((*k, *id, digest, stored));
+            sealed.push((*k, *id, stored_number(&self.vault, *id, n.digits())?));
         }
 
+        let mut trailers: HashMap<u32, &[u8]> = HashMap::new();
         self.transact(|txn| {
-            let mut digests = txn.open_table(DIGESTS)?;
-            let mut national = txn.open_table(NATIONAL)?;
-            for (k, id, digest, stored) in &sealed {
-                check_unique(&digests, digest).map_err(|e| batch_error(e, *k, records.len()))?;
-                digests.insert(digest.as_slice(), *id)?;
-                national.insert(*id, stored.as_slice())?;
-            }
-
             let mut table = txn.open_table(STUDENTS)?;
+            let state = self.read_state();
+            let mut in_batch: HashMap<[u8; 32], u32> = HashMap::new();
+            for (k, id, stored) in &sealed {
+                let digest = digest_of(stored)?;
+                let holder = match in_batch.get(&digest) {
+                    Some(other) => Some(*other),
+                    None => holder_of(&state.digests, &table, &digest)?,
+                };
+                if let Some(other) = holder {
+                    let err = Error::invalid(
+                        "national_number",
+                        "",
+                        format!("is already registered, for stu-{other}"),
+                    );
+                    return Err(batch_error(err, *k, records.len()));
+                }
+                in_batch.insert(digest, *id);
+                trailers.insert(*id, stored.as_slice());
+            }
+            drop(state);
+
             let mut buf = Vec::new();
             for s in &records {
                 buf.clear();
                 buf = postcard::to_extend(s, buf).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if let Some(stored) = trailers.get(&s.id.0) {
+                    buf.extend_from_slice(stored);
+                }
                 table.insert(s.id.0, buf.as_slice())?;
             }
             Ok(())
         })?;
 
         let mut state = self.write_state();
+        for (_, id, stored) in &sealed {
+            let digest = digest_of(stored)?;
+            state.digests.entry(digest_prefix(&digest)).or_insert(*id);
+        }
         let cal = state.cal;
         for s in &records {
             state.columns.push(s, &cal);
@@ -1286,14 +1360,14 @@ impl Store {
         let mut pending = Columns::default();
         let mut errors = Vec::new();
 
+        // The line and student of each national register number of this file, by digest
+        // prefix, to find it twice.
+        let mut in_file: HashMap<u64, ([u8; 32], u64, u32)> = HashMap::new();
+
         // A pipeline: while rayon's threads convert batch k (validation, encoding, query
         // columns), this thread writes batch k - 1 into the transaction and reads batch k + 1.
         {
             let mut table = txn.open_table(STUDENTS)?;
-            let mut national = txn.open_table(NATIONAL)?;
-            let mut digests = txn.open_table(DIGESTS)?;
-            // The line of each national register number of this file, to find it twice.
-            let mut in_file: HashMap<[u8; 32], u64> = HashMap::new();
             let mut batch = Vec::new();
             let mut next = Vec::new();
             let mut converted: Option<ConvertedBatch> = None;
@@ -1319,13 +1393,17 @@ impl Store {
 
                     if let Some(ready) = converted.take() {
                         errors.extend(ready.errors);
-                        for (id, line, digest, stored) in &ready.numbers {
-                            let duplicate = if let Some(first) = in_file.get(digest) {
+                        let state = self.read_state();
+                        for (id, line, digest) in &ready.numbers {
+                            let twice = in_file
+                                .get(&digest_prefix(digest))
+                                .filter(|(d, ..)| d == digest)
+                                .map(|(_, first, _)| *first);
+                            let duplicate = if let Some(first) = twice {
                                 Some(format!("appears twice in this file (line {first} too)"))
                             } else {
-                                digests.get(digest.as_slice())?.map(|other| {
-                                    format!("is already registered, for stu-{}", other.value())
-                                })
+                                holder_of(&state.digests, &table, digest)?
+                                    .map(|other| format!("is already registered, for stu-{other}"))
                             };
                             if let Some(reason) = duplicate {
                                 errors.push(crate::error::RowError {
@@ -1336,12 +1414,9 @@ impl Store {
                                 });
                                 continue;
                             }
-                            in_file.insert(*digest, *line);
-                            if errors.is_empty() {
-                                national.insert(*id, stored.as_slice())?;
-                                digests.insert(digest.as_slice(), *id)?;
-                            }
+                            in_file.insert(digest_prefix(digest), (*digest, *line, *id));
                         }
+                        drop(state);
                         if errors.is_empty() {
                             for (k, end) in ready.ends.iter().enumerate() {
                                 let begin = if k == 0 { 0 } else { ready.ends[k - 1] };
@@ -1369,7 +1444,12 @@ impl Store {
         txn.commit()?;
 
         let count = pending.len();
-        self.write_state().columns.append(pending);
+        let mut state = self.write_state();
+        state.columns.append(pending);
+        for (prefix, (_, _, id)) in in_file {
+            state.digests.entry(prefix).or_insert(id);
+        }
+        drop(state);
         Ok((first..first + count).map(StudentId::from_index).collect())
     }
 
@@ -1400,7 +1480,7 @@ impl Store {
             id: id.to_string(),
         })?;
         let mut student: Student = decode(value.value())?;
-        student.data.national_number = number_of(&self.vault, &txn.open_table(NATIONAL)?, id.0)?;
+        student.data.national_number = number_of(&self.vault, id.0, value.value())?;
         Ok(student)
     }
 
@@ -1410,14 +1490,13 @@ impl Store {
         self.read_state().school(school)?;
 
         let txn = self.db.begin_read()?;
-        let numbers = txn.open_table(NATIONAL)?;
         let mut out = Vec::new();
         for item in txn.open_table(STUDENTS)?.iter()? {
             let (_, value) = item?;
             let peek: StudentRef<'_> = postcard::from_bytes(value.value())?;
             if peek.school == school {
                 let mut student: Student = decode(value.value())?;
-                student.data.national_number = number_of(&self.vault, &numbers, student.id.0)?;
+                student.data.national_number = number_of(&self.vault, student.id.0, value.value())?;
                 out.push(student);
             }
         }
@@ -1428,10 +1507,12 @@ impl Store {
     /// (exports) and for hosts that check access themselves. Reads one redb transaction.
     pub fn all_students(&self) -> Result<Vec<Student>> {
         let txn = self.db.begin_read()?;
-        let numbers = txn.open_table(NATIONAL)?;
-        let mut all: Vec<Student> = read_all(&txn.open_table(STUDENTS)?)?;
-        for student in &mut all {
-            student.data.national_number = number_of(&self.vault, &numbers, student.id.0)?;
+        let mut all = Vec::new();
+        for item in txn.open_table(STUDENTS)?.iter()? {
+            let (_, value) = item?;
+            let mut student: Student = decode(value.value())?;
+            student.data.national_number = number_of(&self.vault, student.id.0, value.value())?;
+            all.push(student);
         }
         Ok(all)
     }
@@ -1891,7 +1972,6 @@ impl Store {
             |chunk, rows| {
                 let students = txn.open_table(STUDENTS)?;
                 let placements = txn.open_table(PLACEMENTS)?;
-                let numbers = txn.open_table(NATIONAL)?;
 
                 for &(id, status, personal) in chunk {
                     let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
@@ -1918,7 +1998,7 @@ impl Store {
                         placement: placement.as_ref(),
                     };
                     let number = if personal {
-                        number_of(&self.vault, &numbers, id.0)?
+                        number_of(&self.vault, id.0, value.value())?
                     } else {
                         None
                     };
@@ -1951,7 +2031,6 @@ impl Store {
         write_in_order(&ids, &mut out, |chunk| {
             let students = txn.open_table(STUDENTS)?;
             let placements = txn.open_table(PLACEMENTS)?;
-            let numbers = txn.open_table(NATIONAL)?;
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 return Ok(Vec::new());
             };
@@ -1967,7 +2046,7 @@ impl Store {
                 let school = school_names
                     .get(student.school.index_usize())
                     .map_or("", String::as_str);
-                let number = number_of(&self.vault, &numbers, student.id.0)?;
+                let number = number_of(&self.vault, student.id.0, value.value())?;
                 let digits = number.as_ref().map(|n| n.digits().as_bytes());
                 rows.full_row(&student, digits, school, placement.as_ref())?;
             }

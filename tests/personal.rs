@@ -157,3 +157,23 @@ fn a_memory_store_with_a_key_works_like_a_file() {
             .is_some()
     );
 }
+
+#[test]
+fn with_a_key_an_untaken_invitation_is_sealed_in_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.redb");
+    let key = Key::generate().unwrap();
+    let token = {
+        let store = Store::open_with(&path, None, Some(&key)).unwrap();
+        let svc = store.add_service("Dienst", Province::Antwerp).unwrap();
+        store
+            .create_login("els@dienst.be", stagematch_core::Role::Service(svc))
+            .unwrap()
+    };
+    assert!(!file_contains(&path, &token));
+
+    let store = Store::open_with(&path, None, Some(&key)).unwrap();
+    let outbox = store.take_outbox().unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert!(outbox[0].body.contains(&token));
+}

@@ -315,8 +315,11 @@ impl Store {
         {
             let mut table = txn.open_table(OUTBOX)?;
             for item in table.iter()? {
-                let (_, value) = item?;
-                messages.push(decode::<Message>(value.value())?);
+                let (key, value) = item?;
+                let bytes = self
+                    .vault
+                    .open_bytes(&key.value().to_le_bytes(), value.value())?;
+                messages.push(decode::<Message>(&bytes)?);
             }
             table.retain(|_, _| false)?;
         }
@@ -711,7 +714,12 @@ impl Store {
         let next = self.read_state().outbox_next;
         let mut table = txn.open_table(OUTBOX)?;
         for (k, message) in messages.iter().enumerate() {
-            table.insert(next + k as u64, encode(message)?.as_slice())?;
+            // With a key, messages (tokens included) are sealed until they are taken.
+            let seq = next + k as u64;
+            let stored = self
+                .vault
+                .seal_bytes(&seq.to_le_bytes(), &encode(message)?)?;
+            table.insert(seq, stored.as_slice())?;
         }
         Ok(())
     }

@@ -277,9 +277,17 @@ fn main() -> ExitCode {
     match run(cli.command, cli.key_file.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::ImportFailed { errors }) => {
-            eprintln!("stagematch: the import was refused, nothing was stored:");
-            for e in &errors {
+            eprintln!(
+                "stagematch: the import was refused, nothing was stored ({} bad rows):",
+                errors.len()
+            );
+            // A terminal's worth; the rest is counted, not printed.
+            const SHOWN: usize = 50;
+            for e in errors.iter().take(SHOWN) {
                 eprintln!("  {e}");
+            }
+            if errors.len() > SHOWN {
+                eprintln!("  ... and {} more bad rows", errors.len() - SHOWN);
             }
             ExitCode::from(1)
         }
