@@ -87,10 +87,14 @@ impl Key {
     }
 }
 
-fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+}
+
+fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut m = keyed(key);
     m.update(data);
     m.finalize().into_bytes().into()
 }
@@ -102,7 +106,8 @@ const SEALED: u8 = 1;
 /// What the store seals, opens and digests national register numbers with.
 pub(crate) struct Vault {
     aead: Option<XChaCha20Poly1305>,
-    digest_key: [u8; 32],
+    /// HMAC-SHA-256 keyed for digests, prepared once (cloned per digest).
+    digest_mac: Hmac<Sha256>,
 }
 
 impl Vault {
@@ -113,11 +118,11 @@ impl Vault {
                 aead: Some(XChaCha20Poly1305::new(
                     &k.derive("stagematch national number aead v1").into(),
                 )),
-                digest_key: k.derive("stagematch national number digest v1"),
+                digest_mac: keyed(&k.derive("stagematch national number digest v1")),
             },
             None => Vault {
                 aead: None,
-                digest_key: salt,
+                digest_mac: keyed(&salt),
             },
         }
     }
@@ -129,7 +134,9 @@ impl Vault {
 
     /// The duplicate-finding digest of a number's eleven digits.
     pub(crate) fn digest(&self, digits: &str) -> [u8; 32] {
-        mac(&self.digest_key, digits.as_bytes())
+        let mut m = self.digest_mac.clone();
+        m.update(digits.as_bytes());
+        m.finalize().into_bytes().into()
     }
 
     /// The stored form of a number's digits for `student` (its id number).
