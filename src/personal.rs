@@ -60,7 +60,7 @@ impl Key {
     pub fn from_hex(text: &str) -> Result<Key> {
         let text = text.trim();
         let bad = || Error::invalid("key", "", "must be 64 hexadecimal digits (32 bytes)");
-        if text.len() != 64 || !text.is_ascii() {
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
         }
 

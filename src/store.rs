@@ -194,6 +194,10 @@ pub struct Store {
     failures: Mutex<HashMap<String, (u32, Micros)>>,
     /// The latest use of each session not yet written to the file, per login.
     seen: Mutex<HashMap<String, Micros>>,
+    /// Held (shared) by a session operation from its session check to its end, and
+    /// (exclusively) by whatever ends sessions, so that no operation runs on a session that
+    /// ended after it was checked. Always taken before the writer lock.
+    gate: RwLock<()>,
     /// Seals, opens and digests national register numbers.
     vault: crate::personal::Vault,
 }
@@ -698,6 +702,7 @@ impl Store {
             clock: RwLock::new(None),
             failures: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
+            gate: RwLock::new(()),
         })
     }
 
@@ -1636,8 +1641,17 @@ impl Store {
         decisions: &[(StudentId, Decision)],
         at: impl Into<Option<DateTime<Utc>>>,
     ) -> Result<Vec<Result<()>>> {
-        let at = moment(at.into());
-        let actor = service.to_string();
+        self.decide_many_as(&service.to_string(), service, decisions, moment(at.into()))
+    }
+
+    /// [`Store::decide_many`] with the actor recorded in the audit log.
+    pub fn decide_many_as(
+        &self,
+        actor: &str,
+        service: ServiceId,
+        decisions: &[(StudentId, Decision)],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Result<()>>> {
         let _writer = self.lock_writer();
 
         let mut planned = Vec::new();
@@ -1649,7 +1663,7 @@ impl Store {
             for (student, decision) in decisions {
                 let seq = state.audit_len + 1 + planned.len() as u64;
                 match self.plan(
-                    &state, &overlay, &actor, service, *student, decision, at, seq,
+                    &state, &overlay, actor, service, *student, decision, at, seq,
                 ) {
                     Ok(p) => {
                         overlay.status.insert(student.0, p.entry.to);

@@ -532,3 +532,34 @@ fn round_mailings_go_out_once_and_reminders_count_open_requests() {
         "not after round 3"
     );
 }
+
+#[test]
+fn failed_sign_ins_sent_all_at_once_are_all_counted() {
+    let (s, service, _) = with_logins();
+    let store = Arc::new(s.store);
+    let barrier = Arc::new(Barrier::new(10));
+    let answers: Vec<String> = (0..10)
+        .map(|_| {
+            let (store, barrier, service) = (store.clone(), barrier.clone(), service.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                store
+                    .sign_in(&service, "fout fout fout")
+                    .unwrap_err()
+                    .to_string()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+
+    let wrong = answers.iter().filter(|a| a.contains("wrong")).count();
+    assert!(wrong <= 5, "{answers:?}");
+    assert_eq!(
+        answers.iter().filter(|a| a.contains("try again")).count(),
+        10 - wrong
+    );
+    let err = store.sign_in(&service, PASSWORD).unwrap_err();
+    assert!(err.to_string().contains("try again"), "{err}");
+}

@@ -155,6 +155,7 @@ impl Store {
     /// Removes a login: its session ends and its outstanding token stops working.
     pub fn remove_login(&self, email: &str) -> Result<()> {
         let email = account::login_email(email)?;
+        let _gate = self.close_gate();
         let _writer = self.lock_writer();
 
         let login = self
@@ -243,11 +244,11 @@ impl Store {
             .get(&email)
             .and_then(|l| l.password.clone());
         if !account::verify_password(password, phc.as_deref()) {
-            self.record_failure(&email, now);
             return Err(Error::auth(WRONG_SIGN_IN));
         }
 
         let (token, digest) = account::new_token()?;
+        let _gate = self.close_gate();
         let _writer = self.lock_writer();
         let login = {
             let state = self.read_state();
@@ -519,10 +520,22 @@ impl Store {
     /// Sets a password with a token of `kind`: the token is used up, and a reset ends the
     /// login's session.
     fn use_token(&self, token: &str, password: &str, kind: TokenKind) -> Result<Login> {
-        // The slow part first, outside the lock; a bad password leaves the token usable.
-        let phc = account::hash_password(password)?;
         let digest = account::token_digest(token);
+        account::check_password(password)?;
+        // A token nobody issued costs no hashing; one that is there is checked again below.
+        let known = self
+            .read_state()
+            .tokens
+            .get(&digest)
+            .is_some_and(|r| r.kind == kind);
+        if !known {
+            return Err(Error::auth(BAD_TOKEN));
+        }
+
+        // The slow part outside the locks; a bad password leaves the token usable.
+        let phc = account::hash_password(password)?;
         let now = micros(self.now());
+        let _gate = self.close_gate();
         let _writer = self.lock_writer();
 
         let login = {
@@ -641,6 +654,7 @@ impl Store {
     }
 
     fn end_session(&self, email: &str, digest: &[u8; 32]) -> Result<()> {
+        let _gate = self.close_gate();
         let _writer = self.lock_writer();
         let Some(login) = self.read_state().logins.get(email).cloned() else {
             return Ok(());
@@ -664,27 +678,29 @@ impl Store {
         Ok(())
     }
 
-    /// Refuses a sign-in while the address must wait after repeated failures.
+    /// Refuses a sign-in while the address must wait after repeated failures; otherwise
+    /// counts this attempt as a failure before the password is checked (a success clears
+    /// it), so that attempts sent all at once are counted all the same.
     fn check_throttle(&self, email: &str, now: Micros) -> Result<()> {
-        let failures = self.lock_failures();
-        let Some(&(count, last)) = failures.get(email) else {
-            return Ok(());
-        };
-        if count < FREE_FAILURES {
-            return Ok(());
+        {
+            let failures = self.lock_failures();
+            if let Some(&(count, last)) = failures.get(email)
+                && count >= FREE_FAILURES
+            {
+                // 1 s after the fifth failure, doubling up to MAX_WAIT_SECONDS (the shift is
+                // capped so it cannot overflow).
+                let wait = (1i64 << (count - FREE_FAILURES).min(20)).min(MAX_WAIT_SECONDS);
+                let until = last.saturating_add(wait.saturating_mul(1_000_000));
+                if now < until {
+                    let seconds = (until - now + 999_999) / 1_000_000;
+                    return Err(Error::auth(format!(
+                        "too many failed sign-ins for this address; try again in {seconds} s"
+                    )));
+                }
+            }
         }
 
-        let wait = 1i64
-            .checked_shl(count - FREE_FAILURES)
-            .unwrap_or(i64::MAX)
-            .min(MAX_WAIT_SECONDS);
-        let until = last.saturating_add(wait.saturating_mul(1_000_000));
-        if now < until {
-            let seconds = (until - now + 999_999) / 1_000_000;
-            return Err(Error::auth(format!(
-                "too many failed sign-ins for this address; try again in {seconds} s"
-            )));
-        }
+        self.record_failure(email, now);
         Ok(())
     }
 
@@ -698,6 +714,16 @@ impl Store {
         let entry = failures.entry(email.to_owned()).or_insert((0, now));
         entry.0 = entry.0.saturating_add(1);
         entry.1 = now;
+    }
+
+    /// Excludes session operations (while sessions are ended or replaced).
+    fn close_gate(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Keeps sessions as they are for the length of one session operation.
+    fn hold_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Micros)>> {
@@ -795,6 +821,8 @@ impl<'s> Session<'s> {
     }
 
     /// The whole store, for a coordinator's session; [`Error::Forbidden`] for anyone else.
+    /// The reference is the trusted API: it checks nothing more, so a host should ask for it
+    /// again for each request rather than keep it after the session ends.
     pub fn coordinator(&self) -> Result<&'s Store> {
         match self.live()? {
             Role::Coordinator => Ok(self.store),
@@ -807,6 +835,7 @@ impl<'s> Session<'s> {
 
     /// Creates a login (coordinator only); see [`Store::create_login`].
     pub fn create_login(&self, email: &str, role: Role) -> Result<String> {
+        let _gate = self.store.hold_gate();
         self.coordinator()?.create_login(email, role)
     }
 
@@ -814,6 +843,7 @@ impl<'s> Session<'s> {
 
     /// The service's tab (see [`Store::students`]), at `at` (now if `None`; not later).
     pub fn students(&self, query: &Query, at: impl Into<Option<DateTime<Utc>>>) -> Result<Page> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         let at = self.past_or_now(at.into())?;
         self.store.students(service, query, at)
@@ -825,6 +855,7 @@ impl<'s> Session<'s> {
         student: StudentId,
         at: impl Into<Option<DateTime<Utc>>>,
     ) -> Result<StudentCard> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         let at = self.past_or_now(at.into())?;
         self.store.student(service, student, at)
@@ -836,6 +867,7 @@ impl<'s> Session<'s> {
         student: StudentId,
         at: impl Into<Option<DateTime<Utc>>>,
     ) -> Result<Status> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         let at = self.past_or_now(at.into())?;
         self.store.status(service, student, at)
@@ -844,6 +876,7 @@ impl<'s> Session<'s> {
     /// Records the service's decision about a student, now (by the store's clock); the audit
     /// log names this login.
     pub fn decide(&self, student: StudentId, decision: &Decision) -> Result<()> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         let now = self.store.now();
         self.store
@@ -852,18 +885,22 @@ impl<'s> Session<'s> {
 
     /// Records many decisions of the service at once (see [`Store::decide_many`]).
     pub fn decide_many(&self, decisions: &[(StudentId, Decision)]) -> Result<Vec<Result<()>>> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
-        self.store.decide_many(service, decisions, self.store.now())
+        self.store
+            .decide_many_as(&self.email, service, decisions, self.store.now())
     }
 
     /// Adds a contact person to the service.
     pub fn add_contact(&self, contact: &NewContact) -> Result<ContactId> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         self.store.add_contact(service, contact)
     }
 
     /// The service's contact persons.
     pub fn contacts(&self) -> Result<Vec<Contact>> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         self.store.contacts(service)
     }
@@ -876,6 +913,7 @@ impl<'s> Session<'s> {
         options: &crate::csv::ExportOptions,
         out: W,
     ) -> Result<usize> {
+        let _gate = self.store.hold_gate();
         let service = self.service()?;
         let at = self.past_or_now(at.into())?;
         self.store.export_tab(service, query, at, options, out)
@@ -885,6 +923,7 @@ impl<'s> Session<'s> {
 
     /// Registers a student of the school, now.
     pub fn register_student(&self, student: &NewStudent) -> Result<StudentId> {
+        let _gate = self.store.hold_gate();
         let school = self.school()?;
         self.store
             .register_student(school, student, self.store.now())
@@ -892,6 +931,7 @@ impl<'s> Session<'s> {
 
     /// Registers students of the school, now, all or none.
     pub fn register_students(&self, students: &[NewStudent]) -> Result<Vec<StudentId>> {
+        let _gate = self.store.hold_gate();
         let school = self.school()?;
         self.store
             .register_students(school, students, self.store.now())
@@ -899,12 +939,14 @@ impl<'s> Session<'s> {
 
     /// Imports the school's CSV file, now, all rows or none.
     pub fn import_students<R: std::io::Read>(&self, input: R) -> Result<Vec<StudentId>> {
+        let _gate = self.store.hold_gate();
         let school = self.school()?;
         self.store.import_students(input, school, self.store.now())
     }
 
     /// The school's own students, with everything the school registered.
     pub fn own_students(&self) -> Result<Vec<Student>> {
+        let _gate = self.store.hold_gate();
         let school = self.school()?;
         self.store.school_students(school)
     }

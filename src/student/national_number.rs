@@ -113,6 +113,8 @@ impl FromStr for NationalNumber {
 
     fn from_str(s: &str) -> Result<Self> {
         const FIELD: &str = "national_number";
+        // A mistyped number is still mostly the person's number: errors never repeat it.
+        let shown = "";
         let digits: String = s
             .chars()
             .filter(|c| !matches!(c, '.' | '-' | ' '))
@@ -121,7 +123,7 @@ impl FromStr for NationalNumber {
         if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::invalid(
                 FIELD,
-                s,
+                shown,
                 "must be 11 digits (YY.MM.DD-SSS.CC, separators optional)",
             ));
         }
@@ -132,7 +134,7 @@ impl FromStr for NationalNumber {
         } else if check_digits(base, true) == check {
             2000
         } else {
-            return Err(Error::invalid(FIELD, s, "has wrong check digits"));
+            return Err(Error::invalid(FIELD, shown, "has wrong check digits"));
         };
 
         let yy: i32 = digits[0..2].parse().unwrap_or(0);
@@ -151,7 +153,7 @@ impl FromStr for NationalNumber {
         if !exists && !unknown_ok {
             return Err(Error::invalid(
                 FIELD,
-                s,
+                shown,
                 format!(
                     "holds no real birth date for someone born in {}",
                     century + yy
