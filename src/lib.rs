@@ -84,6 +84,9 @@ pub use error::{Error, Result, RowError};
 pub use ids::{ContactId, SchoolId, ServiceId, StudentId};
 pub use personal::Key;
 pub use query::{MAX_LIMIT, Query, Sort};
+/// The storage engine, re-exported for hosts that give a store a backend of their own
+/// ([`Store::with_backend`]).
+pub use redb;
 pub use stats::RoundStat;
 pub use store::{FORMAT_VERSION, Page, Session, Store, StudentCard};
 pub use student::{

@@ -575,6 +575,16 @@ fn optional_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     }
 }
 
+/// A calendar given for a new store, normalized and validated.
+fn checked(calendar: Option<Calendar>) -> Result<Option<Calendar>> {
+    calendar
+        .map(|c| {
+            let c = c.normalized();
+            c.validate().map(|()| c)
+        })
+        .transpose()
+}
+
 /// The moment a call refers to: the one given, or now.
 fn moment(at: Option<DateTime<Utc>>) -> DateTime<Utc> {
     at.unwrap_or_else(Utc::now)
@@ -616,15 +626,7 @@ impl Store {
         calendar: Option<Calendar>,
         key: Option<&crate::personal::Key>,
     ) -> Result<Store> {
-        let calendar = match calendar {
-            Some(c) => {
-                let c = c.normalized();
-                c.validate()?;
-                Some(c)
-            }
-            None => None,
-        };
-        Store::init(Database::create(path)?, calendar, key)
+        Store::init(Database::create(path)?, checked(calendar)?, key)
     }
 
     /// A store in memory only (redb's in-memory backend), with the default calendar.
@@ -646,6 +648,44 @@ impl Store {
         calendar.validate()?;
         let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
         Store::init(db, Some(calendar), key)
+    }
+
+    /// A store on a storage backend of the host's (any [`redb::StorageBackend`]): a file
+    /// system of its own, an encrypted volume, or a backend that injects faults in tests. It
+    /// is opened like a file: created with `calendar` (the default if `None`) when the backend
+    /// is empty, checked and brought forward otherwise.
+    ///
+    /// ```
+    /// use stagematch_core::Store;
+    /// let store = Store::with_backend(redb::backends::InMemoryBackend::new(), None, None)?;
+    /// assert_eq!(store.student_count(), 0);
+    /// # Ok::<(), stagematch_core::Error>(())
+    /// ```
+    pub fn with_backend(
+        backend: impl redb::StorageBackend,
+        calendar: Option<Calendar>,
+        key: Option<&crate::personal::Key>,
+    ) -> Result<Store> {
+        let db = Database::builder().create_with_backend(backend)?;
+        Store::init(db, checked(calendar)?, key)
+    }
+
+    /// Checks the file of a store that no process has open: redb's own integrity check of
+    /// every page and checksum. `Ok(true)` means the file was whole; `Ok(false)` that it was
+    /// not and redb repaired it (as it also does when a store is opened after a crash); an
+    /// error that it could not be repaired or is not a redb file.
+    ///
+    /// ```
+    /// use stagematch_core::Store;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("season.redb");
+    /// drop(Store::open(&path)?);
+    /// assert!(Store::check_file(&path)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_file(path: impl AsRef<Path>) -> Result<bool> {
+        let mut db = Database::open(path.as_ref())?;
+        Ok(db.check_integrity()?)
     }
 
     /// Whether national register numbers are sealed in this store (it was opened with a key).
