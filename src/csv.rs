@@ -824,12 +824,18 @@ pub(crate) struct TabTail<'a> {
 }
 
 /// Writes rows of an export into memory, one field at a time, formatting numbers, dates and
-/// codes into one reused buffer: the rows of a million-row export cost no allocation each.
+/// codes straight into the row: the rows of a million-row export cost no allocation each.
 /// Many of these run at once on rayon's threads, each on its own chunk of rows.
+///
+/// Fields are quoted as the `csv` crate quotes them (only where they hold the separator, a
+/// quote or a line break; quotes doubled), and rows end with `\n`; a unit test holds the two
+/// to the same bytes. It is written out by hand because the generic writer's per-byte state
+/// machine was the largest single cost of an export.
 pub(crate) struct RowWriter {
-    csv: ::csv::Writer<Vec<u8>>,
-    scratch: Vec<u8>,
+    out: Vec<u8>,
     delimiter: u8,
+    /// Whether the row has a field already, so that the next one needs a separator.
+    in_row: bool,
     /// Where marked rows end, for callers that reorder rows.
     ends: Vec<usize>,
 }
@@ -838,19 +844,16 @@ impl RowWriter {
     /// An empty buffer for rows separated by `delimiter`.
     pub(crate) fn new(delimiter: u8) -> Self {
         RowWriter {
-            csv: ::csv::WriterBuilder::new()
-                .delimiter(delimiter)
-                .from_writer(Vec::with_capacity(1 << 16)),
-            scratch: Vec::with_capacity(64),
+            out: Vec::with_capacity(1 << 16),
             delimiter,
+            in_row: false,
             ends: Vec::new(),
         }
     }
 
     /// Records where the row just written ends.
     pub(crate) fn mark(&mut self) -> Result<()> {
-        self.csv.flush()?;
-        self.ends.push(self.csv.get_ref().len());
+        self.ends.push(self.out.len());
         Ok(())
     }
 
@@ -860,25 +863,69 @@ impl RowWriter {
         Ok((self.into_bytes()?, ends))
     }
 
+    /// Whether a field must be quoted.
+    fn needs_quotes(&self, field: &[u8]) -> bool {
+        let d = self.delimiter;
+        field
+            .iter()
+            .any(|&b| b == d || b == b'"' || b == b'\n' || b == b'\r')
+    }
+
+    fn separate(&mut self) {
+        if self.in_row {
+            self.out.push(self.delimiter);
+        }
+        self.in_row = true;
+    }
+
+    fn push_quoted(out: &mut Vec<u8>, field: &[u8]) {
+        out.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    }
+
     fn text(&mut self, value: impl AsRef<[u8]>) -> Result<()> {
-        self.csv.write_field(value).map_err(csv_error)
+        let value = value.as_ref();
+        self.separate();
+        if self.needs_quotes(value) {
+            Self::push_quoted(&mut self.out, value);
+        } else {
+            self.out.extend_from_slice(value);
+        }
+        Ok(())
     }
 
     fn formatted(&mut self, fill: impl FnOnce(&mut Vec<u8>, u8)) -> Result<()> {
-        self.scratch.clear();
-        fill(&mut self.scratch, self.delimiter);
-        self.csv.write_field(&self.scratch).map_err(csv_error)
+        self.separate();
+        let start = self.out.len();
+        fill(&mut self.out, self.delimiter);
+
+        // Numbers, dates and codes hold no quote or line break; only an unusual separator
+        // (`|`, `/`, `-`) can make them need quotes.
+        if self.needs_quotes(&self.out[start..]) {
+            let field = self.out.split_off(start);
+            Self::push_quoted(&mut self.out, &field);
+        }
+        Ok(())
     }
 
     fn end(&mut self) -> Result<()> {
-        self.csv.write_record(None::<&[u8]>).map_err(csv_error)
+        self.out.push(b'\n');
+        self.in_row = false;
+        Ok(())
     }
 
     /// The header row: the student columns, then `tail`.
     fn header(&mut self, tail: &[&str]) -> Result<()> {
-        self.csv
-            .write_record(STUDENT_COLUMNS.iter().chain(tail))
-            .map_err(csv_error)
+        for name in STUDENT_COLUMNS.iter().chain(tail) {
+            self.text(name)?;
+        }
+        self.end()
     }
 
     fn student(&mut self, v: &StudentView<'_>) -> Result<()> {
@@ -1005,9 +1052,7 @@ impl RowWriter {
 
     /// The rows written so far.
     pub(crate) fn into_bytes(self) -> Result<Vec<u8>> {
-        self.csv
-            .into_inner()
-            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))
+        Ok(self.out)
     }
 }
 
@@ -1090,16 +1135,15 @@ impl<W: Write> TabWriter<W> {
     /// Writes one card.
     pub fn write(&mut self, c: &crate::store::StudentCard) -> Result<()> {
         self.rows.tab_row(c)?;
-        if self.rows.csv.get_ref().len() >= 1 << 16 {
+        if self.rows.out.len() >= 1 << 16 {
             self.drain()?;
         }
         Ok(())
     }
 
     fn drain(&mut self) -> Result<()> {
-        let fresh = RowWriter::new(self.rows.delimiter);
-        let full = std::mem::replace(&mut self.rows, fresh);
-        self.out.write_all(&full.into_bytes()?)?;
+        self.out.write_all(&self.rows.out)?;
+        self.rows.out.clear();
         Ok(())
     }
 
@@ -1189,6 +1233,45 @@ mod tests {
         })
         .unwrap()
         .collect()
+    }
+
+    #[test]
+    fn rows_are_quoted_as_the_csv_crate_quotes_them() {
+        let fields: [&[u8]; 9] = [
+            b"",
+            b"plain",
+            b"a;b",
+            b"say \"hi\"",
+            b"two\nlines",
+            b"cr\r",
+            b"comma,here",
+            b"\"",
+            "Ana\u{ef}s".as_bytes(),
+        ];
+        for delimiter in [b';', b',', b'|'] {
+            let mut ours = RowWriter::new(delimiter);
+            let mut theirs = ::csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(Vec::new());
+            for start in 0..fields.len() {
+                let row: Vec<&[u8]> = fields.iter().cycle().skip(start).take(5).copied().collect();
+                for f in &row {
+                    ours.text(f).unwrap();
+                }
+                ours.formatted(|o, _| o.extend_from_slice(b"1|2")).unwrap();
+                ours.end().unwrap();
+                theirs
+                    .write_record(row.iter().copied().chain([&b"1|2"[..]]))
+                    .unwrap();
+            }
+            let theirs = theirs.into_inner().unwrap();
+            assert_eq!(
+                String::from_utf8(ours.into_bytes().unwrap()).unwrap(),
+                String::from_utf8(theirs).unwrap(),
+                "separator {}",
+                delimiter as char
+            );
+        }
     }
 
     #[test]

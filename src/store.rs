@@ -422,9 +422,15 @@ fn cards_in(
     Ok(cards)
 }
 
+/// How much wider than its number of students the id range of an export chunk may be for the
+/// chunk to be read by one walk over the range rather than a lookup per student.
+const DENSE_SPAN: usize = 8;
+
 /// Renders `items` (in `key` order, the file's, for locality) on rayon's threads and writes the
-/// rows to `out` in the items' own order, a window at a time so that memory stays bounded.
-/// `render` writes one row per item of its chunk into the writer, marking the end of each.
+/// rows to `out` in the items' own order, a window at a time so that memory stays bounded
+/// (two windows of rendered rows, some 50 MB, at most). `render` writes one row per item of
+/// its chunk into the writer, marking the end of each. This thread writes a window to `out`
+/// while another renders the next one, so the copy into `out` costs no time of its own.
 fn write_reordered<T: Copy + Send + Sync, W: std::io::Write>(
     delimiter: u8,
     items: &[T],
@@ -432,41 +438,81 @@ fn write_reordered<T: Copy + Send + Sync, W: std::io::Write>(
     out: &mut W,
     render: impl Fn(&[T], &mut crate::csv::RowWriter) -> Result<()> + Sync,
 ) -> Result<()> {
+    const WINDOW: usize = 1 << 17;
+
+    let mut windows = items.chunks(WINDOW);
+    let Some(first) = windows.next() else {
+        return Ok(());
+    };
+    let mut ready = render_window(delimiter, first, &key, &render)?;
+    for window in windows {
+        let (next, written) = std::thread::scope(|scope| {
+            let next = scope.spawn(|| render_window(delimiter, window, &key, &render));
+            let written = ready.write_to(out);
+            (next.join(), written)
+        });
+        written?;
+        // A panic while rendering is a bug: it goes on here, where it would have happened.
+        ready = next.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    }
+    ready.write_to(out)?;
+    Ok(())
+}
+
+/// One window of rendered rows: the rows in the file's order, and where each row of the
+/// window's own order landed.
+struct RenderedWindow {
+    buffers: Vec<(Vec<u8>, Vec<usize>)>,
+    /// Per row of the window, in its order: (buffer, start, end).
+    place: Vec<(u32, usize, usize)>,
+}
+
+impl RenderedWindow {
+    /// Writes the rows in the window's order.
+    fn write_to<W: std::io::Write>(&self, out: &mut W) -> Result<()> {
+        for &(c, start, end) in &self.place {
+            out.write_all(&self.buffers[c as usize].0[start..end])?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders one window of [`write_reordered`]: sorted by `key`, in chunks on rayon's threads.
+fn render_window<T: Copy + Send + Sync>(
+    delimiter: u8,
+    window: &[T],
+    key: &(impl Fn(&T) -> u32 + Sync),
+    render: &(impl Fn(&[T], &mut crate::csv::RowWriter) -> Result<()> + Sync),
+) -> Result<RenderedWindow> {
     use rayon::prelude::*;
 
-    const WINDOW: usize = 1 << 17;
     const CHUNK: usize = 2048;
-    for window in items.chunks(WINDOW) {
-        let mut order: Vec<u32> = (0..window.len() as u32).collect();
-        order.sort_unstable_by_key(|&k| key(&window[k as usize]));
-        let sorted: Vec<T> = order.iter().map(|&k| window[k as usize]).collect();
+    let mut order: Vec<u32> = (0..window.len() as u32).collect();
+    order.sort_unstable_by_key(|&k| key(&window[k as usize]));
+    let sorted: Vec<T> = order.iter().map(|&k| window[k as usize]).collect();
 
-        let rendered: Vec<Result<crate::csv::RowWriter>> = sorted
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut rows = crate::csv::RowWriter::new(delimiter);
-                render(chunk, &mut rows)?;
-                Ok(rows)
-            })
-            .collect();
-        let mut buffers = Vec::with_capacity(rendered.len());
-        for r in rendered {
-            buffers.push(r?.into_marked()?);
-        }
-
-        // Where each row of the window landed: sorted position k is chunk k / CHUNK.
-        let mut place = vec![(0u32, 0usize, 0usize); window.len()];
-        for (k, &pos) in order.iter().enumerate() {
-            let ends = &buffers[k / CHUNK].1;
-            let j = k % CHUNK;
-            let start = if j == 0 { 0 } else { ends[j - 1] };
-            place[pos as usize] = ((k / CHUNK) as u32, start, ends[j]);
-        }
-        for (c, start, end) in place {
-            out.write_all(&buffers[c as usize].0[start..end])?;
-        }
+    let rendered: Vec<Result<crate::csv::RowWriter>> = sorted
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut rows = crate::csv::RowWriter::new(delimiter);
+            render(chunk, &mut rows)?;
+            Ok(rows)
+        })
+        .collect();
+    let mut buffers = Vec::with_capacity(rendered.len());
+    for r in rendered {
+        buffers.push(r?.into_marked()?);
     }
-    Ok(())
+
+    // Where each row of the window landed: sorted position k is chunk k / CHUNK.
+    let mut place = vec![(0u32, 0usize, 0usize); window.len()];
+    for (k, &pos) in order.iter().enumerate() {
+        let ends = &buffers[k / CHUNK].1;
+        let j = k % CHUNK;
+        let start = if j == 0 { 0 } else { ends[j - 1] };
+        place[pos as usize] = ((k / CHUNK) as u32, start, ends[j]);
+    }
+    Ok(RenderedWindow { buffers, place })
 }
 
 /// Renders `items` in chunks on rayon's threads and writes the chunks to `out` in order, a
@@ -2026,13 +2072,8 @@ impl Store {
             |chunk, rows| {
                 let students = txn.open_table(STUDENTS)?;
                 let placements = txn.open_table(PLACEMENTS)?;
-
-                for &(id, status, personal) in chunk {
-                    let value = students.get(id.0)?.ok_or_else(|| Error::NotFound {
-                        what: "student",
-                        id: id.to_string(),
-                    })?;
-                    let s: StudentRef<'_> = postcard::from_bytes(value.value())?;
+                let mut row = |(id, status, personal): Picked, value: &[u8]| -> Result<()> {
+                    let s: StudentRef<'_> = postcard::from_bytes(value)?;
                     let placement = if status == Status::Accepted {
                         placements
                             .get(id.0)?
@@ -2052,15 +2093,46 @@ impl Store {
                         placement: placement.as_ref(),
                     };
                     let number = if personal {
-                        number_of(&self.vault, id.0, value.value())?
+                        number_of(&self.vault, id.0, value)?
                     } else {
                         None
                     };
                     let digits = number.as_ref().map(|n| n.digits().as_bytes());
                     rows.tab_row_stored(&s, personal, digits, &tail)?;
-                    rows.mark()?;
+                    rows.mark()
+                };
+                let missing = |id: StudentId| Error::NotFound {
+                    what: "student",
+                    id: id.to_string(),
+                };
+
+                // The chunk is in id order. Where its students lie close together in the
+                // file (a tab that holds most students), one walk over their range touches
+                // each page once; otherwise each is looked up on its own.
+                let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                    return Ok(());
+                };
+                let span = (last.0.0 - first.0.0) as usize + 1;
+                if span > DENSE_SPAN * chunk.len() {
+                    for &picked in chunk {
+                        let value = students.get(picked.0.0)?.ok_or_else(|| missing(picked.0))?;
+                        row(picked, value.value())?;
+                    }
+                    return Ok(());
                 }
-                Ok(())
+                let mut wanted = chunk.iter().copied().peekable();
+                for item in students.range(first.0.0..=last.0.0)? {
+                    let (key, value) = item?;
+                    if wanted.peek().is_some_and(|p| p.0.0 == key.value()) {
+                        if let Some(picked) = wanted.next() {
+                            row(picked, value.value())?;
+                        }
+                    }
+                }
+                match wanted.next() {
+                    Some(picked) => Err(missing(picked.0)),
+                    None => Ok(()),
+                }
             },
         )?;
         out.flush()?;
