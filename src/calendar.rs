@@ -334,6 +334,162 @@ impl Calendar {
     }
 }
 
+/// The keys of a calendar file, in the order [`Calendar`]'s `Display` writes them, with the
+/// Dutch words also accepted, and whether each is a window (`start .. end`).
+const FILE_KEYS: [(&str, &[&str], bool); 7] = [
+    ("dual", &["duaal"], true),
+    ("round1", &["ronde1"], true),
+    ("blackout", &["blokkering"], true),
+    ("release", &["vrijgave"], false),
+    ("round2", &["ronde2"], true),
+    ("round3", &["ronde3"], true),
+    ("placement_target", &["streefdatum"], false),
+];
+
+impl Calendar {
+    /// Reads a calendar file: one `key = value` line per window or moment, in any order, each
+    /// key exactly once; blank lines and lines starting with `#` are skipped. A window is
+    /// `start .. end`; a moment is `YYYY-MM-DD HH:MM` in Brussels time or ISO 8601 with an
+    /// offset (as [`parse_moment`] reads it). The keys are `dual`, `round1`, `blackout`,
+    /// `release`, `round2`, `round3` and `placement_target` (or the Dutch `duaal`, `ronde1`,
+    /// `blokkering`, `vrijgave`, `ronde2`, `ronde3`, `streefdatum`). The calendar must pass
+    /// [`Calendar::validate`]. Errors name the key (or `calendar` for a line without one) and
+    /// the line. What [`Calendar`]'s `Display` writes reads back to the same calendar.
+    ///
+    /// ```
+    /// use stagematch_core::Calendar;
+    /// let text = Calendar::default().to_string();
+    /// assert!(text.contains("round1 = 2025-06-30 12:00 .. 2025-08-15 12:00"));
+    /// assert_eq!(Calendar::parse(&text)?, Calendar::default());
+    ///
+    /// let moved = text.replace("round3 = 2025-09-19 12:00", "round3 = 2025-09-01 12:00");
+    /// let err = Calendar::parse(&moved).unwrap_err();
+    /// assert_eq!(err.field(), Some("round3"));
+    /// # Ok::<(), stagematch_core::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Calendar> {
+        // A moment is kept as a window that ends where it starts.
+        let mut found: [Option<Window>; 7] = [None; 7];
+
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.trim().trim_start_matches('\u{feff}');
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let n = n + 1;
+
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(Error::invalid(
+                    "calendar",
+                    line,
+                    format!("line {n}: must be `key = value`"),
+                ));
+            };
+            let key = key.trim().to_lowercase();
+            let Some(k) = FILE_KEYS
+                .iter()
+                .position(|(name, dutch, _)| *name == key || dutch.contains(&key.as_str()))
+            else {
+                return Err(Error::invalid(
+                    "calendar",
+                    &key,
+                    format!(
+                        "line {n}: is not a key of a calendar (dual, round1, blackout, \
+                         release, round2, round3, placement_target)"
+                    ),
+                ));
+            };
+            let (name, _, is_window) = FILE_KEYS[k];
+            if found[k].is_some() {
+                return Err(Error::invalid(
+                    name,
+                    value.trim(),
+                    format!("line {n}: is given twice"),
+                ));
+            }
+
+            let at = |v: &str| {
+                parse_moment(v).map_err(|e| {
+                    let reason = match e {
+                        Error::Validation { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
+                    Error::invalid(name, v.trim(), format!("line {n}: {reason}"))
+                })
+            };
+            let value = value.trim();
+            found[k] = Some(if is_window {
+                let Some((start, end)) = value.split_once("..") else {
+                    return Err(Error::invalid(
+                        name,
+                        value,
+                        format!("line {n}: a window must be `start .. end`"),
+                    ));
+                };
+                Window::new(at(start)?, at(end)?)
+            } else {
+                let t = at(value)?;
+                Window::new(t, t)
+            });
+        }
+
+        let mut get = |k: usize| {
+            found[k].take().ok_or_else(|| {
+                Error::invalid(FILE_KEYS[k].0, "", "is missing from the calendar file")
+            })
+        };
+        let calendar = Calendar {
+            dual: get(0)?,
+            round1: get(1)?,
+            blackout: get(2)?,
+            release: get(3)?.start,
+            round2: get(4)?,
+            round3: get(5)?,
+            placement_target: get(6)?.start,
+        }
+        .normalized();
+        calendar.validate()?;
+        Ok(calendar)
+    }
+}
+
+/// A moment as a calendar file writes it: Brussels wall-clock time to the minute where that
+/// says it exactly and unambiguously, ISO 8601 with the offset otherwise.
+fn file_moment(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Brussels);
+    let short = local.format("%Y-%m-%d %H:%M").to_string();
+    if parse_moment(&short).is_ok_and(|back| back == t) {
+        short
+    } else {
+        local.to_rfc3339()
+    }
+}
+
+impl std::fmt::Display for Calendar {
+    /// The calendar file [`Calendar::parse`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "# stagematch season calendar: moments in Brussels time; windows are start .. end,"
+        )?;
+        writeln!(f, "# the start inside, the end outside.")?;
+        let window = |w: Window| format!("{} .. {}", file_moment(w.start), file_moment(w.end));
+        let values = [
+            window(self.dual),
+            window(self.round1),
+            window(self.blackout),
+            file_moment(self.release),
+            window(self.round2),
+            window(self.round3),
+            file_moment(self.placement_target),
+        ];
+        for ((name, _, _), value) in FILE_KEYS.iter().zip(values) {
+            writeln!(f, "{name} = {value}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The calendar as the store records it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct CalendarRecord {
@@ -416,6 +572,90 @@ mod tests {
             cal.placement_target.to_rfc3339(),
             "2025-10-07T10:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn calendar_files_read_back_and_take_dutch_keys_in_any_order() {
+        let cal = Calendar::default();
+        assert_eq!(Calendar::parse(&cal.to_string()).unwrap(), cal);
+
+        let dutch = "\u{feff}# seizoen 2025-2026\n\n\
+                     streefdatum = 2025-10-07 12:00\n\
+                     RONDE3 = 2025-09-19 12:00 .. 2025-09-30 12:00\n\
+                     ronde2 = 2025-09-05T12:00:00+02:00 .. 2025-09-19 12:00\n\
+                     vrijgave = 2025-09-19 12:00\n\
+                     blokkering = 2025-06-30 12:00 .. 2025-08-15 12:00\n\
+                     ronde1 = 2025-06-30 12:00 .. 2025-08-15 12:00\n\
+                     duaal = 2025-06-16 00:00 .. 2025-12-02 00:00\n";
+        assert_eq!(Calendar::parse(dutch).unwrap(), cal);
+
+        // A moment that a wall-clock time cannot name (the second 02:30 of an autumn night,
+        // a fraction of a second) is written with its offset and still reads back.
+        let mut odd = cal;
+        odd.placement_target = at(2025, 10, 26, 2, 30) + chrono::Duration::hours(1);
+        odd.release = at(2025, 9, 19, 12, 0) + chrono::Duration::microseconds(7);
+        let text = odd.to_string();
+        assert!(
+            text.contains("placement_target = 2025-10-26T02:30:00+01:00"),
+            "{text}"
+        );
+        assert_eq!(Calendar::parse(&text).unwrap(), odd);
+    }
+
+    #[test]
+    fn calendar_files_with_mistakes_name_the_key_and_the_line() {
+        let good = Calendar::default().to_string();
+        let cases: [(String, &str, &str); 9] = [
+            (
+                good.replace("round2 = ", "ronde 2 = "),
+                "calendar",
+                "line 7",
+            ),
+            (good.replace("release = ", "release "), "calendar", "line 6"),
+            (
+                format!("{good}round1 = 2025-06-30 12:00 .. 2025-08-15 12:00\n"),
+                "round1",
+                "twice",
+            ),
+            (
+                good.replace("placement_target = 2025-10-07 12:00\n", ""),
+                "placement_target",
+                "missing",
+            ),
+            (
+                good.replace("2025-10-07 12:00", "7 oktober"),
+                "placement_target",
+                "line 9: must be",
+            ),
+            (
+                good.replace("dual = 2025-06-16 00:00 .. ", "dual = 2025-06-16 00:00 "),
+                "dual",
+                "start .. end",
+            ),
+            (
+                good.replace(
+                    "round3 = 2025-09-19 12:00 .. 2025-09-30 12:00",
+                    "round3 = 2025-09-30 12:00 .. 2025-09-19 12:00",
+                ),
+                "round3",
+                "before it ends",
+            ),
+            (
+                good.replace("release = 2025-09-19 12:00", "release = 2025-08-01 12:00"),
+                "release",
+                "blackout",
+            ),
+            (
+                good.replace("2025-10-07 12:00", "2026-03-29 02:30"),
+                "placement_target",
+                "line 9: does not exist",
+            ),
+        ];
+        for (text, field, says) in cases {
+            let err = Calendar::parse(&text).unwrap_err();
+            assert_eq!(err.field(), Some(field), "{err}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use stagematch_core::csv::ExportOptions;
 use stagematch_core::{
-    Decision, Error, Key, NewContact, Province, Query, Role, Sort, Status, Store, Tab, parse_moment,
+    Calendar, Decision, Error, Key, NewContact, Province, Query, Role, Sort, Status, Store, Tab,
+    parse_moment,
 };
 
 /// Placement matching for Flemish home-care services (stagematching gezinszorg).
@@ -47,10 +48,27 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
-    /// Create a season store with the default 2025-2026 calendar.
+    /// Create a season store, with the default 2025-2026 calendar or one from a file.
     Init {
         /// The store file to create.
         db: PathBuf,
+        /// A calendar file (`key = start .. end` lines; `stagematch calendar` prints one).
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+    },
+    /// Check a store file that no program has open: redb's integrity check of every page,
+    /// then the digest of everything it holds (equal digests, equal stores).
+    Check {
+        /// The store file.
+        db: PathBuf,
+    },
+    /// Print the store's calendar as a calendar file, or with --set replace it from one.
+    Calendar {
+        /// The store file.
+        db: PathBuf,
+        /// The calendar file to use from now on (a new school year, a round moved).
+        #[arg(long)]
+        set: Option<PathBuf>,
     },
     /// Print the phase of the season (closed, round1, round2, round3, open).
     Phase {
@@ -346,7 +364,27 @@ fn new_key_file(path: &Path) -> Result<Key, Error> {
     Ok(key)
 }
 
+/// Reads a calendar file.
+fn read_calendar(path: &Path) -> Result<Calendar, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("the calendar file {}: {e}", path.display()),
+        ))
+    })?;
+    Calendar::parse(&text)
+}
+
 fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
+    // A calendar for a new store is read first, so that a bad one leaves nothing behind.
+    let calendar = match &command {
+        Command::Init {
+            calendar: Some(path),
+            ..
+        } => Some(read_calendar(path)?),
+        _ => None,
+    };
+
     // `init` may create the key file; every other command reads it.
     let key = match (&command, key_file) {
         (Command::Init { .. } | Command::Demo { .. }, Some(path)) if !path.exists() => {
@@ -396,7 +434,7 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
                 println!("the report was written to {}", path.display());
             }
         }
-        Command::Init { db } => {
+        Command::Init { db, .. } => {
             if db.exists() {
                 return Err(Error::Validation {
                     field: "DB".into(),
@@ -404,7 +442,7 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
                     reason: "exists already".into(),
                 });
             }
-            let store = Store::open_with(&db, None, key)?;
+            let store = Store::open_with(&db, calendar, key)?;
             let sealed = if store.seals_personal_data() {
                 "; national register numbers are sealed with the key"
             } else {
@@ -413,6 +451,44 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
             println!(
                 "created {} (phase now {}){sealed}",
                 db.display(),
+                store.phase(None)
+            );
+        }
+        Command::Check { db } => {
+            if !db.exists() {
+                return Err(Error::NotFound {
+                    what: "store",
+                    id: db.display().to_string(),
+                });
+            }
+            let whole = Store::check_file(&db)?;
+            let digest: String = existing(&db, key)?
+                .digest()?
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            if whole {
+                println!("{}: whole", db.display());
+            } else {
+                println!(
+                    "{}: repaired (it had not been closed cleanly)",
+                    db.display()
+                );
+            }
+            println!("digest {digest}");
+        }
+        Command::Calendar { db, set: None } => print!("{}", existing(&db, key)?.calendar()),
+        Command::Calendar {
+            db,
+            set: Some(path),
+        } => {
+            let calendar = read_calendar(&path)?;
+            let store = existing(&db, key)?;
+            store.set_calendar(calendar)?;
+            println!(
+                "the calendar of {} is now {} (phase now {})",
+                db.display(),
+                path.display(),
                 store.phase(None)
             );
         }

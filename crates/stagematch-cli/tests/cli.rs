@@ -469,3 +469,78 @@ fn a_key_file_seals_national_numbers_and_every_command_needs_it() {
     assert_eq!(code, 1);
     assert!(err.contains("not the key"), "{err}");
 }
+
+#[test]
+fn a_season_on_its_own_calendar_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("next.redb");
+    let db = db.to_str().unwrap();
+
+    // The next school year: every moment a year on.
+    let next = |y: &str| y.replace("2025-", "2026-");
+    let default_text = {
+        let scratch = dir.path().join("scratch.redb");
+        ok(&["init", scratch.to_str().unwrap()]);
+        ok(&["calendar", scratch.to_str().unwrap()])
+    };
+    assert!(default_text.contains("round1 = 2025-06-30 12:00 .. 2025-08-15 12:00"));
+    let file = dir.path().join("2026-2027.txt");
+    std::fs::write(&file, next(&default_text)).unwrap();
+
+    // A bad file creates nothing: neither the store nor its key.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(
+        &bad,
+        next(&default_text).replace("round3 = 2026-09-19", "round3 = 2026-08-01"),
+    )
+    .unwrap();
+    let key = dir.path().join("next.key");
+    let (code, _, err) = stagematch(&[
+        "init",
+        db,
+        "--calendar",
+        bad.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("stagematch: round3: "), "{err}");
+    assert!(!Path::new(db).exists() && !key.exists());
+
+    ok(&["init", db, "--calendar", file.to_str().unwrap()]);
+    assert_eq!(ok(&["calendar", db]), next(&default_text));
+    assert_eq!(
+        ok(&["phase", db, "--at", "2025-09-22 10:00"]).trim(),
+        "closed"
+    );
+    assert_eq!(
+        ok(&["phase", db, "--at", "2026-09-22 10:00"]).trim(),
+        "round3"
+    );
+
+    // Moving round 3 by a day, and a refused change that leaves the calendar as it was.
+    let moved = dir.path().join("moved.txt");
+    std::fs::write(
+        &moved,
+        next(&default_text).replace(
+            "round3 = 2026-09-19 12:00 .. 2026-09-30 12:00",
+            "round3 = 2026-09-19 12:00 .. 2026-10-01 12:00",
+        ),
+    )
+    .unwrap();
+    assert!(ok(&["calendar", db, "--set", moved.to_str().unwrap()]).contains("is now"));
+    assert_eq!(
+        ok(&["phase", db, "--at", "2026-09-30 18:00"]).trim(),
+        "round3"
+    );
+    let (code, _, err) = stagematch(&["calendar", db, "--set", bad.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        ok(&["phase", db, "--at", "2026-09-30 18:00"]).trim(),
+        "round3"
+    );
+    let missing = dir.path().join("missing.txt");
+    let (code, _, err) = stagematch(&["calendar", db, "--set", missing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("the calendar file"), "{err}");
+}

@@ -344,6 +344,20 @@ impl Calendar {
         Calendar(sm::Calendar::default())
     }
 
+    /// A calendar from the text of a calendar file (`key = start .. end` lines; see
+    /// `to_text`). Raises ValidationError naming the key and the line.
+    #[staticmethod]
+    fn parse(py: Python<'_>, text: &str) -> PyResult<Self> {
+        sm::Calendar::parse(text)
+            .map(Calendar)
+            .map_err(|e| to_py(py, e))
+    }
+
+    /// The calendar as a calendar file, which `Calendar.parse` reads back.
+    fn to_text(&self) -> String {
+        self.0.to_string()
+    }
+
     /// The phase at `at` (now if not given).
     #[pyo3(signature = (at=None))]
     fn phase(&self, py: Python<'_>, at: Option<&Bound<'_, PyAny>>) -> PyResult<&'static str> {
@@ -1060,6 +1074,14 @@ impl Store {
         })
     }
 
+    /// A SHA-256 digest (64 hexadecimal digits) of everything the store holds: it changes
+    /// with every change and stays as it was when an operation is refused.
+    fn digest(&self, py: Python<'_>) -> PyResult<String> {
+        let store = self.inner.clone();
+        let digest = detached(py, move || store.digest())?;
+        Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Whether national register numbers are sealed in this store (it has a key).
     fn seals_personal_data(&self) -> bool {
         self.inner.seals_personal_data()
@@ -1069,6 +1091,14 @@ impl Store {
     fn calendar(&self, py: Python<'_>) -> Calendar {
         let store = self.inner.clone();
         Calendar(py.detach(move || store.calendar()))
+    }
+
+    /// Replaces the store's calendar (for a new school year, or a round moved); students
+    /// registered in the blackout are seen again against the new one.
+    fn set_calendar(&self, py: Python<'_>, calendar: PyRef<'_, Calendar>) -> PyResult<()> {
+        let calendar = calendar.0;
+        let store = self.inner.clone();
+        detached(py, move || store.set_calendar(calendar))
     }
 
     /// The phase of the season at `at` (now if not given).
