@@ -220,6 +220,32 @@ impl Default for Calendar {
 impl Calendar {
     /// Checks the calendar's own rules; a calendar is only stored after this passed.
     pub fn validate(&self) -> Result<()> {
+        use chrono::Datelike;
+
+        let moments = [
+            ("dual", self.dual.start),
+            ("dual", self.dual.end),
+            ("round1", self.round1.start),
+            ("round1", self.round1.end),
+            ("blackout", self.blackout.start),
+            ("blackout", self.blackout.end),
+            ("release", self.release),
+            ("round2", self.round2.start),
+            ("round2", self.round2.end),
+            ("round3", self.round3.start),
+            ("round3", self.round3.end),
+            ("placement_target", self.placement_target),
+        ];
+        for (field, t) in moments {
+            if !(2000..2200).contains(&t.year()) {
+                return Err(Error::invalid(
+                    field,
+                    &t.to_rfc3339(),
+                    "a season's moments must lie in the years 2000 to 2199",
+                ));
+            }
+        }
+
         self.dual.check("dual")?;
         self.round1.check("round1")?;
         self.blackout.check("blackout")?;
@@ -460,8 +486,10 @@ fn file_moment(t: DateTime<Utc>) -> String {
     let short = local.format("%Y-%m-%d %H:%M").to_string();
     if parse_moment(&short).is_ok_and(|back| back == t) {
         short
-    } else {
+    } else if parse_moment(&local.to_rfc3339()).is_ok_and(|back| back == t) {
         local.to_rfc3339()
+    } else {
+        t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
     }
 }
 
@@ -600,6 +628,25 @@ mod tests {
             "{text}"
         );
         assert_eq!(Calendar::parse(&text).unwrap(), odd);
+    }
+
+    #[test]
+    fn moments_outside_the_years_2000_to_2199_are_refused() {
+        let text = Calendar::default()
+            .to_string()
+            .replace("dual = 2025-06-16 00:00", "dual = 0506-06-16 00:00z");
+        let err = Calendar::parse(&text).unwrap_err();
+        assert_eq!(err.field(), Some("dual"), "{err}");
+        assert!(err.to_string().contains("2000 to 2199"), "{err}");
+
+        let late = Calendar {
+            placement_target: at(2200, 1, 1, 12, 0),
+            ..Calendar::default()
+        };
+        assert_eq!(
+            late.validate().unwrap_err().field(),
+            Some("placement_target")
+        );
     }
 
     #[test]

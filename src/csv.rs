@@ -118,8 +118,151 @@ pub struct StudentRows<R: Read, F: Fn(&str) -> Option<ServiceId>> {
 
 /// The rows of a student CSV after its header, read but not converted.
 pub(crate) struct RawRows<R: Read> {
-    reader: ::csv::Reader<BufReader<R>>,
+    reader: ::csv::Reader<LineEnds<R>>,
     record: ByteRecord,
+}
+
+/// The file as the CSV reader gets it: every line break (`\r\n`, or a lone `\r` as old Mac
+/// exports have it) becomes `\n`, and a file whose last line has no line break gets one.
+/// So every record ends in exactly one `\n`, which the reader counts, and errors name the
+/// right line (see [`RawRows::record_line`]). A line break inside a quoted field becomes
+/// `\n` too; nothing else changes. It also follows the quotes as the reader reads them, so
+/// that a file cut off inside a quoted field (which the reader would take as a field that
+/// runs to the end) is an error rather than a student with a strange last field.
+struct LineEnds<R: Read> {
+    inner: BufReader<R>,
+    delimiter: u8,
+    /// Whether the last byte read was a `\r` (already passed on as `\n`).
+    after_cr: bool,
+    /// Whether the last byte passed on was a `\n`, and whether the end of the file was.
+    at_line_start: bool,
+    ended: bool,
+    quoting: Quoting,
+}
+
+/// Where the bytes passed on so far leave a field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field's end, or the first of two.
+    QuoteInQuoted,
+}
+
+impl<R: Read> LineEnds<R> {
+    fn new(inner: BufReader<R>, delimiter: u8) -> Self {
+        LineEnds {
+            inner,
+            delimiter,
+            after_cr: false,
+            at_line_start: true,
+            ended: false,
+            quoting: Quoting::FieldStart,
+        }
+    }
+
+    /// Follows the quotes of `bytes` (line breaks already `\n`).
+    fn follow_quotes(&mut self, bytes: &[u8]) {
+        let d = self.delimiter;
+        let after = |b: u8| {
+            if b == d || b == b'\n' {
+                Quoting::FieldStart
+            } else {
+                Quoting::Unquoted
+            }
+        };
+        let mut i = 0;
+        while i < bytes.len() {
+            match self.quoting {
+                Quoting::FieldStart => {
+                    self.quoting = if bytes[i] == b'"' {
+                        Quoting::Quoted
+                    } else {
+                        after(bytes[i])
+                    };
+                    i += 1;
+                }
+                Quoting::QuoteInQuoted => {
+                    self.quoting = if bytes[i] == b'"' {
+                        Quoting::Quoted
+                    } else {
+                        after(bytes[i])
+                    };
+                    i += 1;
+                }
+                Quoting::Unquoted => match memchr::memchr2(d, b'\n', &bytes[i..]) {
+                    Some(k) => {
+                        i += k + 1;
+                        self.quoting = Quoting::FieldStart;
+                    }
+                    None => i = bytes.len(),
+                },
+                Quoting::Quoted => match memchr::memchr(b'"', &bytes[i..]) {
+                    Some(k) => {
+                        i += k + 1;
+                        self.quoting = Quoting::QuoteInQuoted;
+                    }
+                    None => i = bytes.len(),
+                },
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.ended || buf.is_empty() {
+                return Ok(0);
+            }
+            let n = self.inner.read(buf)?;
+            if n == 0 {
+                self.ended = true;
+                if self.quoting == Quoting::Quoted {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the file ends inside a quoted field (a \" without its closing \"): \
+                         is it cut off?",
+                    ));
+                }
+                if self.at_line_start {
+                    return Ok(0);
+                }
+                buf[0] = b'\n';
+                return Ok(1);
+            }
+
+            // In place: each `\r` becomes `\n`, and a `\n` right after a `\r` is dropped.
+            let mut out = 0;
+            let mut from = 0;
+            if self.after_cr && buf[0] == b'\n' {
+                from = 1;
+            }
+            self.after_cr = false;
+            while from < n {
+                let stop = memchr::memchr(b'\r', &buf[from..n]).map_or(n, |k| from + k);
+                buf.copy_within(from..stop, out);
+                out += stop - from;
+                if stop == n {
+                    break;
+                }
+                buf[out] = b'\n';
+                out += 1;
+                from = stop + 1;
+                if from == n {
+                    self.after_cr = true;
+                } else if buf[from] == b'\n' {
+                    from += 1;
+                }
+            }
+            if out > 0 {
+                self.at_line_start = buf[out - 1] == b'\n';
+                self.follow_quotes(&buf[..out]);
+                return Ok(out);
+            }
+        }
+    }
 }
 
 /// Turns one raw row into a student: what [`StudentRows`] knows of the header. It holds no
@@ -156,7 +299,10 @@ pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
 ) -> Result<StudentRows<R, F>> {
     let mut buffered = BufReader::with_capacity(1 << 16, input);
     let head = buffered.fill_buf()?;
-    let first_line = head.split(|b| *b == b'\n').next().unwrap_or(head);
+    let first_line = head
+        .split(|b| *b == b'\n' || *b == b'\r')
+        .next()
+        .unwrap_or(head);
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if semicolons >= commas { b';' } else { b',' };
@@ -165,7 +311,7 @@ pub fn student_rows<R: Read, F: Fn(&str) -> Option<ServiceId>>(
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(buffered);
+        .from_reader(LineEnds::new(buffered, delimiter));
 
     let header_error = |column: &str, value: &str, reason: &str| Error::ImportFailed {
         errors: vec![RowError {
@@ -262,10 +408,7 @@ impl<R: Read> RawRows<R> {
     fn next_raw(&mut self) -> Option<RawRow> {
         loop {
             let result = self.reader.read_byte_record(&mut self.record);
-            let line = self
-                .record
-                .position()
-                .map_or(self.reader.position().line(), |p| p.line());
+            let line = self.record_line();
             return match result {
                 Ok(false) => None,
                 Err(e) => {
@@ -284,6 +427,21 @@ impl<R: Read> RawRows<R> {
                 Ok(true) => Some((line, Ok(self.record.clone()))),
             };
         }
+    }
+
+    /// The line the record just read starts on. The reader gives the line where it started
+    /// looking, which is a blank line's when blank lines came before the record (rust-csv
+    /// issue 208); the line is also known from where the record ended, less the line breaks
+    /// inside its fields and the one that ends it ([`LineEnds`] makes sure there is one).
+    fn record_line(&self) -> u64 {
+        let start = self.record.position().map_or(1, |p| p.line());
+        let inside: u64 = self
+            .record
+            .iter()
+            .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
+            .sum();
+        let end = self.reader.position().line();
+        start.max(end.saturating_sub(inside + 1))
     }
 
     /// Reads up to `max` rows into `batch` (emptied first) without converting them; returns
@@ -1342,6 +1500,45 @@ mod tests {
         let e = out[3].1.as_ref().unwrap_err();
         assert_eq!(e.line, 5);
         assert!(e.reason.contains("6 fields"), "{e}");
+    }
+
+    #[test]
+    fn lines_ending_in_a_lone_carriage_return_are_counted() {
+        let file = format!(
+            "{HEADER}\r\
+             A;B;secondary;S 1;9000;Gent;bike;06/10/2025-31/10/2025;18;72;blok\r\
+             A;B;secondary;S 1;0999;Gent;bike;06/10/2025-31/10/2025;18;72;blok\r"
+        );
+        let out = rows(&file);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].0, 2);
+        assert!(out[0].1.is_ok());
+        let e = out[1].1.as_ref().unwrap_err();
+        assert_eq!((e.line, e.column.as_str()), (3, "postcode"));
+    }
+
+    #[test]
+    fn rows_after_blank_lines_and_line_breaks_in_fields_name_their_own_line() {
+        let good = "A;B;secondary;S 1;9000;Gent;bike;06/10/2025-31/10/2025;18;72;blok";
+        let bad = "A;B;secondary;S 1;0999;Gent;bike;06/10/2025-31/10/2025;18;72;blok";
+        let quoted = "A;B;secondary;\"S 1\nbus 2\r\nachteraan\";0999;Gent;bike;\
+                      06/10/2025-31/10/2025;18;72;blok";
+        let cases = [
+            (format!("{HEADER}\n{good}\n\n{bad}\n"), 4),
+            (format!("{HEADER}\n{good}\n\n\n{bad}"), 5),
+            (format!("{HEADER}\n\n{bad}\n{good}\n"), 3),
+            (format!("{HEADER}\r\n{good}\r\n\r\n{bad}\r\n"), 4),
+            (format!("{HEADER}\n{quoted}\n{bad}\n"), 2),
+            (format!("{HEADER}\n\n{good}\n{quoted}\n\n{bad}\n"), 4),
+        ];
+        for (file, line) in cases {
+            let out = rows(&file);
+            let e = out.iter().find_map(|r| r.1.as_ref().err()).unwrap();
+            assert_eq!(e.line, line, "{file:?}");
+        }
+        let out = rows(&format!("{HEADER}\n{quoted}\n\n{bad}\n"));
+        let lines: Vec<u64> = out.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [2, 6]);
     }
 
     #[test]

@@ -1593,6 +1593,15 @@ impl Store {
             }
         }
 
+        if errors.is_empty() && pending.len() == 0 {
+            // A header and nothing else is most likely the wrong file, or an empty template.
+            errors.push(crate::error::RowError {
+                line: 2,
+                column: String::new(),
+                value: String::new(),
+                reason: "the file holds no students after its header".into(),
+            });
+        }
         if !errors.is_empty() {
             // Dropping the transaction uncommitted leaves the file as it was.
             return Err(Error::ImportFailed { errors });

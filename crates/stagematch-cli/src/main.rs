@@ -364,14 +364,19 @@ fn new_key_file(path: &Path) -> Result<Key, Error> {
     Ok(key)
 }
 
-/// Reads a calendar file.
-fn read_calendar(path: &Path) -> Result<Calendar, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// An I/O error that names the file it is about.
+fn about(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| {
         Error::Io(std::io::Error::new(
             e.kind(),
-            format!("the calendar file {}: {e}", path.display()),
+            format!("the file {}: {e}", path.display()),
         ))
-    })?;
+    }
+}
+
+/// Reads a calendar file.
+fn read_calendar(path: &Path) -> Result<Calendar, Error> {
+    let text = std::fs::read_to_string(path).map_err(about(path))?;
     Calendar::parse(&text)
 }
 
@@ -521,7 +526,7 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
             let store = existing(&db, key)?;
             let school = store.find_school(&school)?.id;
             let at = moment(&at)?;
-            let input = std::fs::File::open(&file)?;
+            let input = std::fs::File::open(&file).map_err(about(&file))?;
 
             // A bar over the file's bytes, on standard error and only on a terminal; the last
             // moments (the commit) show as a full bar.
@@ -601,14 +606,15 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
         } => {
             let store = existing(&db, key)?;
             let Some(service) = service else {
-                let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+                let file =
+                    std::io::BufWriter::new(std::fs::File::create(&out).map_err(about(&out))?);
                 let n = store.export_students(&ExportOptions::default(), file)?;
                 println!("wrote {n} students to {}", out.display());
                 return Ok(());
             };
             let svc = store.find_service(&service)?.id;
             let query = view.query()?;
-            let file = std::io::BufWriter::new(std::fs::File::create(&out)?);
+            let file = std::io::BufWriter::new(std::fs::File::create(&out).map_err(about(&out))?);
             let n = store.export_tab(
                 svc,
                 &query,
@@ -687,13 +693,15 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
             let store = existing(&db, key)?;
             let options = ExportOptions::default();
             if let Some(path) = counts {
-                let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                let file =
+                    std::io::BufWriter::new(std::fs::File::create(&path).map_err(about(&path))?);
                 stagematch_core::csv::write_status_counts(&store.status_counts()?, &options, file)?;
                 println!("wrote the status counts to {}", path.display());
             }
             if let Some(path) = csv {
                 let rows = store.round_stats(moment(&at)?);
-                let file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                let file =
+                    std::io::BufWriter::new(std::fs::File::create(&path).map_err(about(&path))?);
                 stagematch_core::csv::write_round_stats(&rows, &options, file)?;
                 println!(
                     "wrote {} rows of round statistics to {}",

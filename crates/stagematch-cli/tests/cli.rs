@@ -542,5 +542,8 @@ fn a_season_on_its_own_calendar_file() {
     let missing = dir.path().join("missing.txt");
     let (code, _, err) = stagematch(&["calendar", db, "--set", missing.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(err.contains("the calendar file"), "{err}");
+    assert!(
+        err.contains("the file") && err.contains("missing.txt"),
+        "{err}"
+    );
 }
