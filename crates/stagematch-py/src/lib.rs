@@ -791,8 +791,8 @@ struct StudentArgs<'a, 'py> {
     city: String,
     transport: &'a Bound<'py, PyAny>,
     periods: &'a Bound<'py, PyAny>,
-    hours_per_week: f64,
-    total_hours: f64,
+    hours_per_week: &'a Bound<'py, PyAny>,
+    total_hours: &'a Bound<'py, PyAny>,
     form: String,
     days: Option<&'a Bound<'py, PyAny>>,
     preferred_service: Option<String>,
@@ -802,6 +802,16 @@ struct StudentArgs<'a, 'py> {
     supervisor: Option<Bound<'py, PyDict>>,
     remarks: Option<String>,
     province: Option<String>,
+}
+
+/// A number of hours: an int or a float (not a bool, not text).
+fn hours(py: Python<'_>, field: &str, value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(invalid(py, field, value, "must be a number of hours"));
+    }
+    value
+        .extract::<f64>()
+        .map_err(|_| invalid(py, field, value, "must be a number of hours"))
 }
 
 /// A student from its keyword arguments (checked by the core when registered).
@@ -827,6 +837,8 @@ fn new_student(py: Python<'_>, a: StudentArgs<'_, '_>) -> PyResult<sm::NewStuden
         remarks,
         province,
     } = a;
+    let hours_per_week = hours(py, "hours_per_week", hours_per_week)?;
+    let total_hours = hours(py, "total_hours", total_hours)?;
     let supervisor = match supervisor {
         Some(d) => {
             for key in d.keys() {
@@ -1160,8 +1172,8 @@ impl Store {
         city: String,
         transport: &Bound<'_, PyAny>,
         periods: &Bound<'_, PyAny>,
-        hours_per_week: f64,
-        total_hours: f64,
+        hours_per_week: &Bound<'_, PyAny>,
+        total_hours: &Bound<'_, PyAny>,
         form: String,
         days: Option<&Bound<'_, PyAny>>,
         preferred_service: Option<String>,

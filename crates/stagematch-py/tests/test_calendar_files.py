@@ -40,9 +40,7 @@ def test_a_new_school_year_from_a_file(tmp_path: Path) -> None:
         (("round3 = 2025-09-19", "round3 = 2025-09-01"), "round3", "after round 2"),
     ],
 )
-def test_a_bad_calendar_file_names_the_key(
-    change: tuple[str, str], field: str, says: str
-) -> None:
+def test_a_bad_calendar_file_names_the_key(change: tuple[str, str], field: str, says: str) -> None:
     text = sm.Calendar.default().to_text().replace(*change)
     with pytest.raises(sm.ValidationError) as caught:
         sm.Calendar.parse(text)
