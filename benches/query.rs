@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use stagematch_core::synth::{self, Rng};
+use stagematch_core::synth;
 use stagematch_core::{
-    Calendar, Decision, NewContact, Page, Phase, Province, Query, ServiceId, Sort, Store, Student,
-    Track, Transport, brussels, fold,
+    Calendar, Page, Phase, Province, Query, ServiceId, Sort, Store, Student, Track, Transport, fold,
 };
 
 struct Cohort {
@@ -25,64 +24,24 @@ struct Cohort {
     t: DateTime<Utc>,
 }
 
-/// Builds a seeded cohort: 30 services, 60 schools, registrations from May to late September
-/// (some inside the blackout), 2 % of the students accepted in round 3.
+/// The seeded benchmark season of [`synth::cohort`] (30 services, 60 schools, registrations
+/// from May to late September, some inside the blackout, 2 % accepted in round 3), and what
+/// the naive version needs to know of it.
 fn cohort(n: usize) -> Cohort {
     let store = Store::memory().expect("memory store");
-    let services: Vec<(ServiceId, Province)> = synth::services(30)
-        .into_iter()
-        .map(|(name, p)| (store.add_service(&name, p).expect("service"), p))
-        .collect();
-    let schools: Vec<_> = synth::schools(60)
+    let season = synth::cohort(&store, n, 2025).expect("cohort");
+    let records = store.all_students().expect("records");
+    let accepted = records
         .iter()
-        .map(|name| store.add_school(name).expect("school"))
-        .collect();
-    let contacts: Vec<_> = services
-        .iter()
-        .map(|(s, _)| {
+        .map(|s| {
             store
-                .add_contact(*s, &NewContact::new("Mentor", "09 123 45 67", "m@d.be"))
-                .expect("contact")
+                .placement(s.id)
+                .expect("placement")
+                .map_or(0, |p| p.service.get())
         })
         .collect();
-
-    let mut rng = Rng::new(2025);
-    let batch = 10_000.min(n);
-    let start = brussels(2025, 5, 15, 9, 0).expect("moment");
-    let mut done = 0;
-    while done < n {
-        let k = batch.min(n - done);
-        let students: Vec<_> = (0..k)
-            .map(|_| synth::student(&mut rng, &services))
-            .collect();
-        let at = start + chrono::Duration::minutes((done as i64 * 131) % (130 * 24 * 60));
-        let school = schools[rng.below(schools.len() as u64) as usize];
-        store
-            .register_students(school, &students, at)
-            .expect("register");
-        done += k;
-    }
-
-    let t = brussels(2025, 9, 25, 10, 0).expect("moment");
-    let mut accepted = vec![0u32; n];
-    for i in (0..n).step_by(50) {
-        let (svc, _) = services[i % services.len()];
-        let id = format!("stu-{}", i + 1).parse().expect("id");
-        let track = store.student_record(id).expect("record").data.track;
-        if track == Track::Dual {
-            continue;
-        }
-        if store
-            .decide(svc, id, &Decision::accept(contacts[i % services.len()]), t)
-            .is_ok()
-        {
-            accepted[i] = svc.get();
-        }
-    }
-
-    let records = store.all_students().expect("records");
     let school_names = store.schools().into_iter().map(|s| s.name).collect();
-    let (service, province) = services[2];
+    let (service, province) = season.services[2];
     Cohort {
         store,
         records,
@@ -90,7 +49,7 @@ fn cohort(n: usize) -> Cohort {
         service,
         province,
         school_names,
-        t,
+        t: season.at,
     }
 }
 

@@ -388,3 +388,87 @@ mod tests {
         }
     }
 }
+
+/// The season of the benchmarks, the `synthetic_store` example and the Python timing
+/// scripts, as [`cohort`] builds it.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    /// The 30 services and their provinces.
+    pub services: Vec<(ServiceId, Province)>,
+    /// One contact person per service, in the same order.
+    pub contacts: Vec<crate::ids::ContactId>,
+    /// The 60 schools.
+    pub schools: Vec<crate::ids::SchoolId>,
+    /// The moment the benchmarks look at the tabs: 25 September 2025, in round 3.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The students accepted at `at`: every 50th student of a placement track, each by
+    /// the service of its number modulo 30.
+    pub accepted: usize,
+}
+
+/// Fills an empty store with a seeded season of `n` students: 30 services (one contact
+/// each), 60 schools, registrations spread from 15 May over 130 days (some inside the
+/// blackout), 10 000 at a time by one school, and 2 % of the students accepted in round 3.
+///
+/// ```
+/// use stagematch_core::{Store, synth};
+/// let store = Store::memory()?;
+/// let season = synth::cohort(&store, 500, 2025)?;
+/// assert_eq!(store.student_count(), 500);
+/// assert!(season.accepted > 0);
+/// # Ok::<(), stagematch_core::Error>(())
+/// ```
+pub fn cohort(store: &crate::Store, n: usize, seed: u64) -> crate::Result<Cohort> {
+    use crate::{Decision, NewContact, StudentId, brussels};
+
+    let mut services = Vec::new();
+    let mut contacts = Vec::new();
+    for (name, province) in self::services(30) {
+        let id = store.add_service(&name, province)?;
+        let mentor = NewContact::new("Mentor", "09 123 45 67", "mentor@dienst.be");
+        contacts.push(store.add_contact(id, &mentor)?);
+        services.push((id, province));
+    }
+    let schools = self::schools(60)
+        .iter()
+        .map(|name| store.add_school(name))
+        .collect::<crate::Result<Vec<_>>>()?;
+
+    let mut rng = Rng::new(seed);
+    let start = brussels(2025, 5, 15, 9, 0)?;
+    let mut done = 0;
+    while done < n {
+        let k = 10_000.min(n - done);
+        let students: Vec<_> = (0..k).map(|_| student(&mut rng, &services)).collect();
+        let at = start + Duration::minutes((done as i64 * 131) % (130 * 24 * 60));
+        let school = schools[rng.below(schools.len() as u64) as usize];
+        store.register_students(school, &students, at)?;
+        done += k;
+    }
+
+    let at = brussels(2025, 9, 25, 10, 0)?;
+    let mut batches: Vec<Vec<(StudentId, Decision)>> = vec![Vec::new(); services.len()];
+    for i in (0..n).step_by(50) {
+        let Some(id) = StudentId::new(i as u32 + 1) else {
+            continue;
+        };
+        if store.student_record(id)?.data.track.is_dual() {
+            continue;
+        }
+        let k = i % services.len();
+        batches[k].push((id, Decision::accept(contacts[k])));
+    }
+    let mut accepted = 0;
+    for (k, batch) in batches.iter().enumerate() {
+        let results = store.decide_many(services[k].0, batch, at)?;
+        accepted += results.iter().filter(|r| r.is_ok()).count();
+    }
+
+    Ok(Cohort {
+        services,
+        contacts,
+        schools,
+        at,
+        accepted,
+    })
+}

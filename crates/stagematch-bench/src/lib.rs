@@ -4,6 +4,9 @@
 //! The normal build and CI do not depend on this crate's engines; only `cargo bench -p
 //! stagematch-bench` (and its smoke run under `cargo test`) builds SQLite.
 
+pub mod machine;
+pub mod tab;
+
 use std::io::Write;
 use std::path::Path;
 
