@@ -268,6 +268,28 @@ pub(crate) struct Columns {
     names: Vec<u8>,
 }
 
+/// Appends [`fold`] of `name` to `out`.
+fn push_folded(out: &mut Vec<u8>, name: &str) {
+    if name.is_ascii() {
+        out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+    } else {
+        out.extend_from_slice(fold(name).as_bytes());
+    }
+}
+
+/// What the columns need of one student, borrowed from a record or from its stored bytes.
+pub(crate) struct ColumnFacts<'a> {
+    pub last_name: &'a str,
+    pub first_name: &'a str,
+    pub registered: Micros,
+    pub track: Track,
+    /// The preferred service's number, 0 for none.
+    pub preferred: u32,
+    pub school: u32,
+    pub postcode: crate::student::Postcode,
+    pub transport: TransportSet,
+}
+
 /// The code of each byte in a [`name_key`], and whether that code stands for one byte only.
 ///
 /// The bytes that occur in folded names get a code of their own: the separator 0, space,
@@ -312,10 +334,15 @@ const NAME_CODES: ([u8; 256], [bool; 64]) = {
 /// `last ‖ 0 ‖ first` compare like the pair (names hold no 0 byte), the codes never decrease
 /// as bytes grow, and packing stops after a code shared by several bytes, so that two names
 /// that tie on such a code tie on the whole key and are decided by comparing the names.
-fn name_key(last: &str, first: &str) -> u64 {
+fn name_key(last: impl AsRef<[u8]>, first: impl AsRef<[u8]>) -> u64 {
+    let (last, first) = (last.as_ref(), first.as_ref());
     let (codes, single) = NAME_CODES;
     let mut key = 0u64;
-    let bytes = last.bytes().chain(std::iter::once(0)).chain(first.bytes());
+    let bytes = last
+        .iter()
+        .copied()
+        .chain(std::iter::once(0))
+        .chain(first.iter().copied());
 
     for (i, b) in bytes.take(10).enumerate() {
         let code = codes[b as usize];
@@ -347,33 +374,50 @@ impl Columns {
     /// Appends a newly registered student (its id must be the next dense id; the store keeps
     /// service and school numbers below [`MAX_PARTIES`]).
     pub(crate) fn push(&mut self, s: &Student, cal: &CalendarMicros) {
-        let blackout = cal.visible_from(s.registered_micros) != s.registered_micros;
-        let flags = u8::from(s.data.track.is_dual())
+        self.push_facts(
+            &ColumnFacts {
+                last_name: &s.data.last_name,
+                first_name: &s.data.first_name,
+                registered: s.registered_micros,
+                track: s.data.track,
+                preferred: s.data.preferred_service.map_or(0, |p| p.get()),
+                school: s.school.get(),
+                postcode: s.data.postcode,
+                transport: s.data.transport,
+            },
+            cal,
+        );
+    }
+
+    /// Appends a student from what the columns need of it.
+    pub(crate) fn push_facts(&mut self, s: &ColumnFacts<'_>, cal: &CalendarMicros) {
+        let blackout = cal.visible_from(s.registered) != s.registered;
+        let flags = u8::from(s.track.is_dual())
             | if blackout { BLACKOUT } else { 0 }
-            | ((s.data.track as u8) << TRACK_SHIFT);
+            | ((s.track as u8) << TRACK_SHIFT);
 
-        let last = fold(&s.data.last_name);
-        let first = fold(&s.data.first_name);
+        // The folded names go straight into the arena (ASCII ones without an allocation).
+        let start = self.names.len();
+        push_folded(&mut self.names, s.last_name);
         // Invariant: names are at most 100 characters, so a folded one fits in u16 bytes.
-        let last_len = last.len().min(u16::MAX as usize) as u16;
+        let last_len = (self.names.len() - start).min(u16::MAX as usize) as u16;
+        self.names.truncate(start + last_len as usize);
+        push_folded(&mut self.names, s.first_name);
+        let split = start + last_len as usize;
+        let key = name_key(&self.names[start..split], &self.names[split..]);
 
-        self.name_start.push(self.names.len() as u32);
-        self.names
-            .extend_from_slice(&last.as_bytes()[..last_len as usize]);
-        self.names.extend_from_slice(first.as_bytes());
-
-        self.registered.push(s.registered_micros);
+        self.name_start.push(start as u32);
+        self.registered.push(s.registered);
         self.accepted_at.push(Micros::MAX);
-        self.name_key.push(name_key(&last, &first));
-        self.preferred
-            .push(s.data.preferred_service.map_or(0, |p| p.get() as u16));
-        self.school.push(s.school.get() as u16);
+        self.name_key.push(key);
+        self.preferred.push(s.preferred as u16);
+        self.school.push(s.school as u16);
         self.accepted_by.push(0);
-        self.postcode.push(s.data.postcode.get());
+        self.postcode.push(s.postcode.get());
         self.last_len.push(last_len);
         self.flags.push(flags);
-        self.province.push(s.data.province() as u8);
-        self.transport.push(s.data.transport.bits());
+        self.province.push(s.postcode.province() as u8);
+        self.transport.push(s.transport.bits());
     }
 
     /// Appends the students of `other` (whose ids continue this one's).
@@ -675,61 +719,38 @@ impl Columns {
     /// rank ([`NO_BOUND`] if fewer than `k` matched). With [`Bound::Fixed`], a candidate is every
     /// match whose key is at most the given bound.
     fn scan_chunk(&self, lo: usize, hi: usize, q: &Scan<'_>, mode: Bound) -> ChunkResult {
-        let mut count = 0;
-        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut top = ChunkTop::new(q.k, mode);
         let mut block = [0u32; BLOCK];
-        let names = q.finder.map(|f| self.name_hits(lo, hi, f));
 
-        // With `Bound::TopK` the bound starts open and tightens each time the candidates
-        // reach `prune_at`: the k-th smallest rank among them becomes the bound and the rest
-        // are dropped. Linear in the matches whatever their order (a heap would pay log k for
-        // every match of an order that arrives sorted the wrong way round).
-        let (mut bound, fixed) = match mode {
-            Bound::Fixed(b) => (b, true),
-            Bound::TopK => (NO_BOUND, false),
+        let Some(finder) = q.finder else {
+            for start in (lo..hi).step_by(BLOCK) {
+                let n = self.select_block(start, hi.min(start + BLOCK), q, &mut block);
+                top.take(self, q.sort, &block[..n]);
+            }
+            return top.finish();
         };
-        let mut prune_at = q.k.saturating_mul(2).max(q.k.saturating_add(BLOCK));
 
+        // With a name filter, the other filters run first. Where they leave few students (a
+        // postcode, a province and a transport), each one's names are searched on its own;
+        // otherwise one sweep over the chunk's names is cheaper than many short searches.
+        let mut selected = Vec::new();
         for start in (lo..hi).step_by(BLOCK) {
             let n = self.select_block(start, hi.min(start + BLOCK), q, &mut block);
-            for &i in &block[..n] {
-                if let Some(bits) = &names {
-                    let j = i as usize - lo;
-                    if bits[j / 64] & (1 << (j % 64)) == 0 {
-                        continue;
-                    }
-                }
-
-                count += 1;
-                if q.k == 0 {
-                    continue;
-                }
-
-                let rank = self.rank(q.sort, i as usize);
-                if rank <= bound {
-                    candidates.push((rank, i));
-                }
-            }
-
-            if !fixed && candidates.len() >= prune_at {
-                bound = kth_rank(&mut candidates, q.k);
-                candidates.retain(|c| c.0 <= bound);
-                if candidates.len() >= prune_at {
-                    // Many ties at the bound: give the buffer room rather than prune again.
-                    prune_at = prune_at.saturating_mul(2);
-                }
-            }
+            selected.extend_from_slice(&block[..n]);
         }
-
-        if !fixed {
-            bound = if q.k > 0 && candidates.len() >= q.k {
-                kth_rank(&mut candidates, q.k)
-            } else {
-                NO_BOUND
-            };
+        if selected.len() * NAME_SWEEP_RATIO < hi - lo {
+            selected.retain(|&i| self.passes_name(i as usize, finder));
+        } else {
+            let bits = self.name_hits(lo, hi, finder);
+            selected.retain(|&i| {
+                let j = i as usize - lo;
+                bits[j / 64] & (1 << (j % 64)) != 0
+            });
         }
-        candidates.retain(|c| c.0 <= bound);
-        (count, bound, candidates)
+        for part in selected.chunks(BLOCK) {
+            top.take(self, q.sort, part);
+        }
+        top.finish()
     }
 
     /// For a deep page, guesses a sort key bound from a sample of about 4 096 students, high
@@ -952,6 +973,81 @@ fn shared_name_bytes(sort: Sort, key: u64) -> usize {
     (0..whole_codes)
         .take_while(|j| single[((name >> (58 - 6 * j)) & 63) as usize])
         .count()
+}
+
+/// Below one selected student in this many of a chunk, a name filter searches each selected
+/// student's names rather than sweeping all names of the chunk.
+const NAME_SWEEP_RATIO: usize = 8;
+
+/// What a chunk keeps of its matches: their count, and the candidates that can still reach
+/// the page.
+///
+/// With `Bound::TopK` the bound starts open and tightens each time the candidates reach
+/// `prune_at`: the k-th smallest rank among them becomes the bound and the rest are dropped.
+/// Linear in the matches whatever their order (a heap would pay log k for every match of an
+/// order that arrives sorted the wrong way round).
+struct ChunkTop {
+    k: usize,
+    count: usize,
+    candidates: Vec<Candidate>,
+    bound: Rank,
+    fixed: bool,
+    prune_at: usize,
+}
+
+impl ChunkTop {
+    fn new(k: usize, mode: Bound) -> ChunkTop {
+        let (bound, fixed) = match mode {
+            Bound::Fixed(b) => (b, true),
+            Bound::TopK => (NO_BOUND, false),
+        };
+        ChunkTop {
+            k,
+            count: 0,
+            candidates: Vec::new(),
+            bound,
+            fixed,
+            prune_at: k.saturating_mul(2).max(k.saturating_add(BLOCK)),
+        }
+    }
+
+    /// Takes the matches `part` (at most a block of them).
+    #[inline]
+    fn take(&mut self, cols: &Columns, sort: Sort, part: &[u32]) {
+        self.count += part.len();
+        if self.k == 0 {
+            return;
+        }
+        for &i in part {
+            let rank = cols.rank(sort, i as usize);
+            if rank <= self.bound {
+                self.candidates.push((rank, i));
+            }
+        }
+
+        if !self.fixed && self.candidates.len() >= self.prune_at {
+            self.bound = kth_rank(&mut self.candidates, self.k);
+            let bound = self.bound;
+            self.candidates.retain(|c| c.0 <= bound);
+            if self.candidates.len() >= self.prune_at {
+                // Many ties at the bound: give the buffer room rather than prune again.
+                self.prune_at = self.prune_at.saturating_mul(2);
+            }
+        }
+    }
+
+    fn finish(mut self) -> ChunkResult {
+        if !self.fixed {
+            self.bound = if self.k > 0 && self.candidates.len() >= self.k {
+                kth_rank(&mut self.candidates, self.k)
+            } else {
+                NO_BOUND
+            };
+        }
+        let bound = self.bound;
+        self.candidates.retain(|c| c.0 <= bound);
+        (self.count, self.bound, self.candidates)
+    }
 }
 
 /// From how many candidates [`Columns::sort_candidates`] sorts by rank on every core first.

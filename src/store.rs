@@ -98,7 +98,7 @@ struct State {
     /// The key of the next message of the outbox.
     outbox_next: u64,
     /// The student number of each national register number, by its digest's first 8 bytes.
-    digests: HashMap<u64, u32>,
+    digests: Digests,
 }
 
 /// A student picked by a query: its id, this service's status, and whether the service may
@@ -454,6 +454,145 @@ fn digest_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(())
 }
 
+/// National register numbers in memory: the first 8 bytes of each one's keyed digest, and
+/// the student who has it. The keys are HMAC outputs (or salted digests), as evenly spread
+/// as any hash of them would be, so they are their own hash.
+type Digests = HashMap<u64, u32, std::hash::BuildHasherDefault<PrefixHasher>>;
+
+/// The hasher of [`Digests`]: the key as it is.
+#[derive(Default)]
+struct PrefixHasher(u64);
+
+impl std::hash::Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Reads every student into the query columns, and the digest prefixes of their national
+/// register numbers. A pipeline like the import's: this thread copies the next batch of
+/// records out of the file while rayon's threads decode the last one (borrowing the texts,
+/// not copying them) into columns of their own, which are then appended in id order.
+fn load_students(
+    table: &redb::ReadOnlyTable<u32, &'static [u8]>,
+    cal: &CalendarMicros,
+) -> Result<(Columns, Digests)> {
+    const BATCH: usize = 1 << 15;
+
+    let mut columns = Columns::default();
+    let mut digests = Digests::with_capacity_and_hasher(
+        usize::try_from(table.len()?).unwrap_or(0),
+        Default::default(),
+    );
+    let mut records = table.iter()?;
+    let mut fill = |batch: &mut RecordBatch| -> Result<bool> {
+        batch.bytes.clear();
+        batch.ends.clear();
+        for item in records.by_ref().take(BATCH) {
+            let (_, value) = item?;
+            batch.bytes.extend_from_slice(value.value());
+            batch.ends.push(batch.bytes.len());
+        }
+        Ok(!batch.ends.is_empty())
+    };
+
+    let mut batch = RecordBatch::default();
+    let mut next = RecordBatch::default();
+    let mut more = fill(&mut batch)?;
+    while more {
+        let first = columns.len();
+        let mut decoded = None;
+        let filled = rayon::in_place_scope(|scope| {
+            let (batch, decoded) = (&batch, &mut decoded);
+            scope.spawn(move |_| *decoded = Some(batch.decode(first, cal)));
+            fill(&mut next)
+        });
+        let parts = decoded.ok_or_else(|| Error::Corrupt("a batch was not decoded".into()))??;
+        for (part, numbers) in parts {
+            columns.append(part);
+            for (prefix, id) in numbers {
+                digests.entry(prefix).or_insert(id);
+            }
+        }
+        std::mem::swap(&mut batch, &mut next);
+        more = filled?;
+    }
+    Ok((columns, digests))
+}
+
+/// Stored student records, one after the other, and where each ends.
+#[derive(Default)]
+struct RecordBatch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// What one chunk of a [`RecordBatch`] becomes: its columns, and the digest prefix and
+/// student number of each national register number.
+type DecodedChunk = (Columns, Vec<(u64, u32)>);
+
+impl RecordBatch {
+    /// Decodes the records, the first of which must be student index `first`, on rayon's
+    /// threads, in chunks that keep the order.
+    fn decode(&self, first: usize, cal: &CalendarMicros) -> Result<Vec<DecodedChunk>> {
+        use rayon::prelude::*;
+
+        const CHUNK: usize = 2048;
+        let starts: Vec<usize> = (0..self.ends.len()).step_by(CHUNK).collect();
+        starts
+            .par_iter()
+            .map(|&lo| {
+                let hi = (lo + CHUNK).min(self.ends.len());
+                let mut columns = Columns::default();
+                let mut numbers = Vec::new();
+                for k in lo..hi {
+                    let begin = if k == 0 { 0 } else { self.ends[k - 1] };
+                    let value = &self.bytes[begin..self.ends[k]];
+                    let (s, rest) =
+                        postcard::take_from_bytes::<crate::student::StudentColumnsRef<'_>>(value)?;
+                    if s.id.index() != first + k {
+                        return Err(Error::Corrupt(format!(
+                            "student ids are not dense at {}",
+                            s.id
+                        )));
+                    }
+                    let text = |b| {
+                        std::str::from_utf8(b)
+                            .map_err(|_| Error::Corrupt(format!("{}: a name is not UTF-8", s.id)))
+                    };
+                    columns.push_facts(
+                        &crate::query::ColumnFacts {
+                            last_name: text(s.data.last_name)?,
+                            first_name: text(s.data.first_name)?,
+                            registered: s.registered_micros,
+                            track: s.data.track,
+                            preferred: s.data.preferred_service.map_or(0, |p| p.get()),
+                            school: s.school.get(),
+                            postcode: s.data.postcode,
+                            transport: s.data.transport,
+                        },
+                        cal,
+                    );
+                    if !rest.is_empty() {
+                        numbers.push((digest_prefix(&digest_of(rest)?), s.id.0));
+                    }
+                }
+                Ok((columns, numbers))
+            })
+            .collect()
+    }
+}
+
 /// How much wider than its number of students the id range of an export chunk may be for the
 /// chunk to be read by one walk over the range rather than a lookup per student.
 const DENSE_SPAN: usize = 8;
@@ -627,7 +766,7 @@ fn digest_prefix(digest: &[u8; 32]) -> u64 {
 /// The student number that has the number of `digest`, if any: looked up in memory by its
 /// prefix and confirmed against the whole digest in the file.
 fn holder_of(
-    digests: &HashMap<u64, u32>,
+    digests: &Digests,
     students: &impl ReadableTable<u32, &'static [u8]>,
     digest: &[u8; 32],
 ) -> Result<Option<u32>> {
@@ -1016,25 +1155,7 @@ impl Store {
         let schools: Vec<School> = read_all(&txn.open_table(SCHOOLS)?)?;
         let contacts: Vec<Contact> = read_all(&txn.open_table(CONTACTS)?)?;
 
-        let mut columns = Columns::default();
-        let mut digests = HashMap::new();
-        for item in txn.open_table(STUDENTS)?.iter()? {
-            let (_, value) = item?;
-            let (student, rest) = postcard::take_from_bytes::<Student>(value.value())?;
-            if student.id.index() != columns.len() {
-                return Err(Error::Corrupt(format!(
-                    "student ids are not dense at {}",
-                    student.id
-                )));
-            }
-            columns.push(&student, &cal);
-            if !rest.is_empty() {
-                let digest = digest_of(rest)?;
-                digests
-                    .entry(digest_prefix(&digest))
-                    .or_insert(student.id.0);
-            }
-        }
+        let (mut columns, digests) = load_students(&txn.open_table(STUDENTS)?, &cal)?;
 
         for item in txn.open_table(PLACEMENTS)?.iter()? {
             let (key, value) = item?;

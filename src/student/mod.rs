@@ -557,6 +557,72 @@ pub(crate) struct StudentDataRef<'a> {
     pub remarks: Option<&'a [u8]>,
 }
 
+/// What the query columns need of a stored [`Student`], read in one pass over its encoding:
+/// the fields in the same order as [`StudentRef`], the periods and days passed over without
+/// building them. Opening a store reads a million of these.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StudentColumnsRef<'a> {
+    pub id: StudentId,
+    pub school: SchoolId,
+    pub registered_micros: i64,
+    #[serde(borrow)]
+    pub data: StudentColumnsDataRef<'a>,
+}
+
+/// The data of a [`StudentColumnsRef`]. The encoding is positional, so the fields the columns
+/// do not need are still named, to be read past.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+pub(crate) struct StudentColumnsDataRef<'a> {
+    pub track: Track,
+    pub first_name: &'a [u8],
+    pub last_name: &'a [u8],
+    pub street: &'a [u8],
+    pub postcode: Postcode,
+    pub city: &'a [u8],
+    pub transport: TransportSet,
+    pub periods: Skipped<(i32, i32)>,
+    pub hours_per_week: f64,
+    pub total_hours: f64,
+    pub form: &'a [u8],
+    pub days: Skipped<Weekday>,
+    pub preferred_service: Option<ServiceId>,
+    pub national_number: Option<&'a [u8]>,
+    pub email: Option<&'a [u8]>,
+    pub phone: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub supervisor: Option<SupervisorRef<'a>>,
+    pub remarks: Option<&'a [u8]>,
+}
+
+/// A sequence of `T` read and dropped: the reader moves past it, nothing is kept.
+#[derive(Debug)]
+pub(crate) struct Skipped<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Skipped<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Pass<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Pass<T> {
+            type Value = Skipped<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                while seq.next_element::<T>()?.is_some() {}
+                Ok(Skipped(std::marker::PhantomData))
+            }
+        }
+
+        d.deserialize_seq(Pass(std::marker::PhantomData))
+    }
+}
+
 /// [`Supervisor`] with borrowed texts.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SupervisorRef<'a> {

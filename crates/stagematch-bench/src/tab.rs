@@ -218,6 +218,7 @@ impl Floor {
             .map(|lo| {
                 let hi = (lo + FLOOR_CHUNK).min(self.province.len());
                 let mut hits = Vec::new();
+                let mut total = 0;
                 for i in lo..hi {
                     let admitted = if self.dual[i] {
                         who.dual_open
@@ -238,10 +239,12 @@ impl Floor {
                             f.find(last.as_bytes()).is_some() || f.find(first.as_bytes()).is_some()
                         });
                     if keep {
-                        hits.push((rank[i], i as u32));
+                        total += 1;
+                        if k > 0 {
+                            hits.push((rank[i], i as u32));
+                        }
                     }
                 }
-                let total = hits.len();
                 if hits.len() > k && k > 0 {
                     hits.select_nth_unstable(k - 1);
                     hits.truncate(k);

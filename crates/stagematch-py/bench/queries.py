@@ -14,9 +14,11 @@ in-memory table. Before anything is timed, every engine must give stagematch's t
 page, in order; the script stops otherwise.
 
 How the rivals are written (the faster of the obvious forms tried at 100 k): polars
-filters eagerly on the one-column predicates, then on the name, takes the total as the
-height and the page as `bottom_k(offset + 50)` sorted and sliced (a lazy `sort().slice()`
-was 4x slower on deep pages, a filter in one predicate 7x slower on `narrow`); DuckDB runs
+selects the columns the query reads, filters eagerly on the one-column predicates, then on
+the name, takes the total as the height and the page as `bottom_k(offset + 50)` sorted and
+sliced (a lazy `sort().slice()` was 4x slower on deep pages, a filter in one predicate 7x
+slower on `narrow`; a lazy plan with `collect_all` of count and page was faster on `all`
+and `name` at 1 M but 5x slower on `narrow` and the deep pages); DuckDB runs
 one statement over a native table: a materialised CTE of the matches, `count(*)` of it,
 and `ORDER BY ... LIMIT 50 OFFSET k` (faster than a count and a page statement on the
 filtered queries, 20 % slower on `all`; a window count was slower still). Names sort as
@@ -33,6 +35,10 @@ service: open, invited, accepted, days to accept) into a `pyarrow.Table` and a
 `polars.DataFrame`, next to what the export allows a rival: open and accepted students
 per province and track as of the moment, a smaller job. It is checked against the
 engine's `open` of the phase in force and its `accepted` summed over phases and services.
+
+Each figure is a median of `--runs` timed calls (30 by default) after a warm-up call; the
+three engines take turns call by call, so that a slow spell of the shared machine hits all
+of them alike (and none keeps its caches warm between its own calls).
 
 Reproduce (a store from the synthetic cohort, then this script, in the venv that has
 stagematch, polars and duckdb):
@@ -247,17 +253,21 @@ def polars_name(name: str) -> pl.Expr:
     return last | pl.col("first_f").str.contains(needle, literal=True)
 
 
+FILTERED = ["placed_with", "visible_us", "province", "transport", "postcode", "last_f", "first_f"]
+
+
 def polars_answer(facts: pl.DataFrame, q: Query, at: int) -> Answer:
-    """The cheap filters, then the name on what is left (polars evaluates every term of a
-    predicate, so this is much faster for `narrow`); the total is the height; the page the
-    `offset + 50` smallest rows in sort order (`bottom_k`, 4x faster than sort + slice on
-    deep pages), sorted, then sliced."""
-    matches = facts.filter(polars_filter(q, at))
+    """Only the columns the query reads; the cheap filters, then the name on what is left
+    (polars evaluates every term of a predicate); the total is the height; the page the
+    `offset + 50` first rows in sort order (`bottom_k`), sorted, then sliced."""
+    columns, descending = (list(c) for c in zip(*SORTS[q.sort]))
+    matches = facts.select(list(dict.fromkeys(["id", *columns, *FILTERED]))).filter(
+        polars_filter(q, at)
+    )
     if q.name:
         matches = matches.filter(polars_name(q.name))
     if q.limit == 0:
         return matches.height, []
-    columns, descending = (list(c) for c in zip(*SORTS[q.sort]))
     page = (
         matches.bottom_k(q.offset + q.limit, by=columns, reverse=descending)
         .sort(columns, descending=descending)
@@ -384,15 +394,18 @@ def check(label: str, expected: object, got: dict[str, object]) -> None:
             sys.exit(f"DISAGREEMENT on {label}: {engine} gave {answer}, stagematch {expected}")
 
 
-def median_ms(runs: int, f: Callable[[], object]) -> float:
-    """The median wall time of `runs` calls of `f`, in ms, after one warm-up call."""
-    f()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def medians_ms(runs: int, fs: list[Callable[[], object]]) -> list[float]:
+    """The median wall time of `runs` calls of each of `fs`, in ms, after a warm-up call of
+    each. The calls take turns, so that the machine's slow spells hit every engine alike."""
+    times: list[list[float]] = [[] for _ in fs]
+    for f in fs:
         f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    for _ in range(runs):
+        for f, spent in zip(fs, times):
+            start = time.perf_counter()
+            f()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) * 1e3 for spent in times]
 
 
 def row(label: str, total: object, engine: float, polars: float, duck: float) -> str:
@@ -441,11 +454,17 @@ def print_stats_timings(
 ) -> None:
     """The engine's round statistics into Arrow and polars, next to the rivals' summary."""
     at = micros(STATS_AT)
-    polars = median_ms(runs, lambda: polars_stats(facts, at))
-    duck = median_ms(runs, lambda: duckdb_stats(con, at))
-    for target, convert in (("pyarrow.Table", pa.table), ("polars.DataFrame", pl.DataFrame)):
-        engine = median_ms(runs, lambda c=convert: c(store.round_stats(at=STATS_AT)))
-        print(row(f"round_stats -> {target}", "", engine, polars, duck))
+    to_arrow, to_polars, polars, duck = medians_ms(
+        runs,
+        [
+            lambda: pa.table(store.round_stats(at=STATS_AT)),
+            lambda: pl.DataFrame(store.round_stats(at=STATS_AT)),
+            lambda: polars_stats(facts, at),
+            lambda: duckdb_stats(con, at),
+        ],
+    )
+    print(row("round_stats -> pyarrow.Table", "", to_arrow, polars, duck))
+    print(row("round_stats -> polars.DataFrame", "", to_polars, polars, duck))
     print(
         "round_stats: stagematch computes open, invited, accepted and days to accept per phase,"
         "\n  province, track and service; the polars and duckdb figures (the same on both lines)"
@@ -480,7 +499,7 @@ def main() -> None:
         f"{'pl/sm':>8} {'duck/sm':>8}   (ms)"
     )
     for label, total, engines in cases:
-        print(row(label, total, *(median_ms(args.runs, f) for f in engines.values())))
+        print(row(label, total, *medians_ms(args.runs, list(engines.values()))))
     print_stats_timings(store, facts, con, args.runs)
 
 
