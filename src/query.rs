@@ -266,6 +266,12 @@ pub(crate) struct Columns {
     province: Vec<u8>,
     transport: Vec<u8>,
     names: Vec<u8>,
+    /// The students of each postcode (indexed by the postcode), in index order: a query
+    /// with a postcode filter that leaves few students visits only them. Kept only by the
+    /// store's own columns ([`Columns::indexed`]); the columns of a batch being built, which
+    /// are appended to those, keep none.
+    by_postcode: Vec<Vec<u32>>,
+    indexed: bool,
 }
 
 /// Appends [`fold`] of `name` to `out`.
@@ -366,6 +372,14 @@ const NO_BOUND: Rank = (u64::MAX, u32::MAX);
 type Candidate = (Rank, u32);
 
 impl Columns {
+    /// Columns that keep the postcode index: the store's own.
+    pub(crate) fn indexed() -> Columns {
+        Columns {
+            indexed: true,
+            ..Columns::default()
+        }
+    }
+
     /// The number of students.
     pub(crate) fn len(&self) -> usize {
         self.registered.len()
@@ -406,6 +420,10 @@ impl Columns {
         let split = start + last_len as usize;
         let key = name_key(&self.names[start..split], &self.names[split..]);
 
+        if self.indexed {
+            let index = self.registered.len() as u32;
+            self.postcode_bucket(s.postcode.get()).push(index);
+        }
         self.name_start.push(start as u32);
         self.registered.push(s.registered);
         self.accepted_at.push(Micros::MAX);
@@ -422,6 +440,12 @@ impl Columns {
 
     /// Appends the students of `other` (whose ids continue this one's).
     pub(crate) fn append(&mut self, mut other: Columns) {
+        if self.indexed {
+            let first = self.len() as u32;
+            for (k, postcode) in other.postcode.iter().enumerate() {
+                self.postcode_bucket(*postcode).push(first + k as u32);
+            }
+        }
         let base = self.names.len() as u32;
         self.name_start
             .extend(other.name_start.iter().map(|s| s + base));
@@ -437,6 +461,31 @@ impl Columns {
         self.flags.append(&mut other.flags);
         self.province.append(&mut other.province);
         self.transport.append(&mut other.transport);
+    }
+
+    /// The students of `postcode`, made room for on first use.
+    fn postcode_bucket(&mut self, postcode: u16) -> &mut Vec<u32> {
+        if self.by_postcode.is_empty() {
+            self.by_postcode = vec![Vec::new(); POSTCODES];
+        }
+        let at = usize::from(postcode).min(POSTCODES - 1);
+        &mut self.by_postcode[at]
+    }
+
+    /// The students whose postcode lies in `lo..=hi`, and how many there are, if a query
+    /// should visit them instead of scanning everyone (fewer than one in
+    /// [`POSTCODE_VISIT_RATIO`]).
+    fn postcode_visit(&self, lo: u16, hi: u16) -> Option<Vec<&[u32]>> {
+        let (lo, hi) = (usize::from(lo), usize::from(hi).min(POSTCODES - 1));
+        let buckets = self.by_postcode.get(lo..=hi)?;
+        let count: usize = buckets.iter().map(Vec::len).sum();
+        (count * POSTCODE_VISIT_RATIO < self.len()).then(|| {
+            buckets
+                .iter()
+                .map(Vec::as_slice)
+                .filter(|b| !b.is_empty())
+                .collect()
+        })
     }
 
     /// Records that `service` accepted the student at index `i` at moment `at`.
@@ -455,7 +504,9 @@ impl Columns {
 
     /// Bytes of memory the columns hold per student (capacity not counted).
     pub(crate) fn bytes_per_student(&self) -> f64 {
-        let fixed = 8 + 8 + 8 + 4 + 2 + 2 + 2 + 2 + 2 + 1 + 1 + 1;
+        // The postcode index holds one index (4 bytes) a student.
+        let index = if self.indexed { 4 } else { 0 };
+        let fixed = 8 + 8 + 8 + 4 + 2 + 2 + 2 + 2 + 2 + 1 + 1 + 1 + index;
         let n = self.len().max(1) as f64;
         fixed as f64 + self.names.len() as f64 / n
     }
@@ -753,6 +804,27 @@ impl Columns {
         top.finish()
     }
 
+    /// [`Columns::scan_chunk`] over the given students only (those of a postcode range):
+    /// each is checked against every filter, then its names.
+    fn visit_chunk(&self, students: &[u32], q: &Scan<'_>, mode: Bound) -> ChunkResult {
+        let mut top = ChunkTop::new(q.k, mode);
+        let mut block = [0u32; BLOCK];
+        let mut kept = Vec::with_capacity(BLOCK);
+        for part in students.chunks(BLOCK) {
+            kept.clear();
+            for &i in part {
+                let i = i as usize;
+                let passes = self.select_block(i, i + 1, q, &mut block) == 1
+                    && q.finder.is_none_or(|f| self.passes_name(i, f));
+                if passes {
+                    kept.push(i as u32);
+                }
+            }
+            top.take(self, q.sort, &kept);
+        }
+        top.finish()
+    }
+
     /// For a deep page, guesses a sort key bound from a sample of about 4 096 students, high
     /// enough that (very likely) at least `k` matches lie under it and low enough that few
     /// more do. `None` when the cohort is small or the page is near the front, where the
@@ -942,10 +1014,21 @@ impl Columns {
     /// smallest bound.
     fn scan_all(&self, scan: &Scan<'_>, mode: Bound) -> (usize, Vec<Candidate>) {
         let n = self.len();
-        let parts: Vec<ChunkResult> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .map(|c| self.scan_chunk(c * CHUNK, n.min((c + 1) * CHUNK), scan, mode))
-            .collect();
+        let visit = scan
+            .filter
+            .postcode
+            .and_then(|(lo, hi)| self.postcode_visit(lo, hi));
+        let parts: Vec<ChunkResult> = match visit {
+            Some(buckets) => buckets
+                .into_par_iter()
+                .flat_map_iter(|b| b.chunks(CHUNK))
+                .map(|students| self.visit_chunk(students, scan, mode))
+                .collect(),
+            None => (0..n.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|c| self.scan_chunk(c * CHUNK, n.min((c + 1) * CHUNK), scan, mode))
+                .collect(),
+        };
 
         let total = parts.iter().map(|p| p.0).sum();
         let bound = parts.iter().map(|p| p.1).min().unwrap_or(NO_BOUND);
@@ -974,6 +1057,13 @@ fn shared_name_bytes(sort: Sort, key: u64) -> usize {
         .take_while(|j| single[((name >> (58 - 6 * j)) & 63) as usize])
         .count()
 }
+
+/// One past the largest postcode.
+const POSTCODES: usize = 10_000;
+
+/// Below one student in this many, a postcode filter visits its postcodes' students rather
+/// than scanning everyone.
+const POSTCODE_VISIT_RATIO: usize = 8;
 
 /// Below one selected student in this many of a chunk, a name filter searches each selected
 /// student's names rather than sweeping all names of the chunk.

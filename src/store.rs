@@ -489,7 +489,7 @@ fn load_students(
 ) -> Result<(Columns, Digests)> {
     const BATCH: usize = 1 << 15;
 
-    let mut columns = Columns::default();
+    let mut columns = Columns::indexed();
     let mut digests = Digests::with_capacity_and_hasher(
         usize::try_from(table.len()?).unwrap_or(0),
         Default::default(),

@@ -468,3 +468,46 @@ proptest! {
         prop_assert_eq!(run(f, f.season.limburg, &q), model(f, f.season.limburg, &q));
     }
 }
+
+/// A postcode filter that leaves few students visits only that postcode's students (the
+/// postcode index) instead of scanning everyone: every order, page, tab and other filter
+/// on such postcodes gives the model's answer.
+#[test]
+fn queries_on_a_rare_postcode_match_the_model() {
+    let f = big();
+    let mut counts = std::collections::HashMap::<u16, usize>::new();
+    for s in &f.records {
+        *counts.entry(s.data.postcode.get()).or_default() += 1;
+    }
+    // Postcodes held by fewer than one student in 16, but by at least a page of them.
+    let mut rare: Vec<(u16, usize)> = counts
+        .into_iter()
+        .filter(|(_, n)| *n * 16 < f.records.len() && *n > 60)
+        .collect();
+    rare.sort_unstable();
+    assert!(rare.len() >= 2, "{rare:?}");
+
+    for (postcode, _) in rare.iter().take(3) {
+        let region = postcode.to_string();
+        for prefix in [region.clone(), region[..3].to_owned()] {
+            for sort in Sort::ALL {
+                for (tab, offset) in [(Tab::Open, 0), (Tab::Open, 40), (Tab::Accepted, 0)] {
+                    for transport in [vec![], vec![Transport::Bike]] {
+                        let q = Query {
+                            tab,
+                            postcode: Some(prefix.clone()),
+                            transport,
+                            sort,
+                            offset,
+                            ..Query::default()
+                        };
+                        for svc in [f.season.antwerp, f.season.limburg] {
+                            let got = run(f, svc, &q);
+                            assert_eq!(got, model(f, svc, &q), "{q:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
