@@ -143,6 +143,14 @@ fn big() -> &'static Fixture {
                     st.last_name = last.into();
                     st.first_name = first.into();
                 }
+                // A few rare postcodes (Ostend, Knokke), as real cohorts have hundreds.
+                if k % 50 == 1 {
+                    (st.postcode, st.city) = if k % 100 == 1 {
+                        ("8400".into(), "Oostende".into())
+                    } else {
+                        ("8300".into(), "Knokke-Heist".into())
+                    };
+                }
                 st
             })
             .collect();
@@ -479,17 +487,21 @@ fn queries_on_a_rare_postcode_match_the_model() {
     for s in &f.records {
         *counts.entry(s.data.postcode.get()).or_default() += 1;
     }
-    // Postcodes held by fewer than one student in 16, but by at least a page of them.
+    // Postcodes held by fewer than one student in 64, but by at least a page of them.
     let mut rare: Vec<(u16, usize)> = counts
         .into_iter()
-        .filter(|(_, n)| *n * 16 < f.records.len() && *n > 60)
+        .filter(|(_, n)| *n * 64 < f.records.len() && *n > 60)
         .collect();
     rare.sort_unstable();
-    assert!(rare.len() >= 2, "{rare:?}");
+    assert!(!rare.is_empty(), "{rare:?}");
 
     for (postcode, _) in rare.iter().take(3) {
         let region = postcode.to_string();
-        for prefix in [region.clone(), region[..3].to_owned()] {
+        for prefix in [
+            region.clone(),
+            region[..3].to_owned(),
+            region[..2].to_owned(),
+        ] {
             for sort in Sort::ALL {
                 for (tab, offset) in [(Tab::Open, 0), (Tab::Open, 40), (Tab::Accepted, 0)] {
                     for transport in [vec![], vec![Transport::Bike]] {
