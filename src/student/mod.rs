@@ -522,19 +522,20 @@ pub struct Student {
 /// A stored [`Student`] read without copying its texts: the same encoding, with every string
 /// borrowed from the bytes the store read as bytes (the encoding of a string and of bytes is
 /// the same; the texts were checked to be UTF-8 when the student was stored, so they are not
-/// checked again). Exports render a million of these.
+/// checked again). Exports render a million of these. `P` and `D` are what the periods and
+/// the days are read as: built ([`StudentRef`]), or read past ([`StudentColumnsRef`]).
 #[derive(Debug, Deserialize)]
-pub(crate) struct StudentRef<'a> {
+pub(crate) struct StudentRef<'a, P = Vec<Period>, D = Vec<Weekday>> {
     pub id: StudentId,
     pub school: SchoolId,
     pub registered_micros: i64,
     #[serde(borrow)]
-    pub data: StudentDataRef<'a>,
+    pub data: StudentDataRef<'a, P, D>,
 }
 
 /// [`StudentData`] with borrowed texts; the fields in the same order, as the encoding needs.
 #[derive(Debug, Deserialize)]
-pub(crate) struct StudentDataRef<'a> {
+pub(crate) struct StudentDataRef<'a, P = Vec<Period>, D = Vec<Weekday>> {
     pub track: Track,
     pub first_name: &'a [u8],
     pub last_name: &'a [u8],
@@ -542,11 +543,11 @@ pub(crate) struct StudentDataRef<'a> {
     pub postcode: Postcode,
     pub city: &'a [u8],
     pub transport: TransportSet,
-    pub periods: Vec<Period>,
+    pub periods: P,
     pub hours_per_week: f64,
     pub total_hours: f64,
     pub form: &'a [u8],
-    pub days: Vec<Weekday>,
+    pub days: D,
     pub preferred_service: Option<ServiceId>,
     /// The digits, checked when the student was stored.
     pub national_number: Option<&'a [u8]>,
@@ -558,42 +559,9 @@ pub(crate) struct StudentDataRef<'a> {
 }
 
 /// What the query columns need of a stored [`Student`], read in one pass over its encoding:
-/// the fields in the same order as [`StudentRef`], the periods and days passed over without
-/// building them. Opening a store reads a million of these.
-#[derive(Debug, Deserialize)]
-pub(crate) struct StudentColumnsRef<'a> {
-    pub id: StudentId,
-    pub school: SchoolId,
-    pub registered_micros: i64,
-    #[serde(borrow)]
-    pub data: StudentColumnsDataRef<'a>,
-}
-
-/// The data of a [`StudentColumnsRef`]. The encoding is positional, so the fields the columns
-/// do not need are still named, to be read past.
-#[derive(Debug, Deserialize)]
-#[allow(dead_code)]
-pub(crate) struct StudentColumnsDataRef<'a> {
-    pub track: Track,
-    pub first_name: &'a [u8],
-    pub last_name: &'a [u8],
-    pub street: &'a [u8],
-    pub postcode: Postcode,
-    pub city: &'a [u8],
-    pub transport: TransportSet,
-    pub periods: Skipped<(i32, i32)>,
-    pub hours_per_week: f64,
-    pub total_hours: f64,
-    pub form: &'a [u8],
-    pub days: Skipped<Weekday>,
-    pub preferred_service: Option<ServiceId>,
-    pub national_number: Option<&'a [u8]>,
-    pub email: Option<&'a [u8]>,
-    pub phone: Option<&'a [u8]>,
-    #[serde(borrow)]
-    pub supervisor: Option<SupervisorRef<'a>>,
-    pub remarks: Option<&'a [u8]>,
-}
+/// the periods and days passed over without building them. Opening a store reads a million
+/// of these.
+pub(crate) type StudentColumnsRef<'a> = StudentRef<'a, Skipped<(i32, i32)>, Skipped<Weekday>>;
 
 /// A sequence of `T` read and dropped: the reader moves past it, nothing is kept.
 #[derive(Debug)]
