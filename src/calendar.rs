@@ -397,7 +397,9 @@ impl Calendar {
         // A moment is kept as a window that ends where it starts.
         let mut found: [Option<Window>; 7] = [None; 7];
 
-        for (n, raw) in text.lines().enumerate() {
+        // Lines end in `\n`, `\r\n` or a lone `\r` (an old Mac's file).
+        let text = text.replace("\r\n", "\n");
+        for (n, raw) in text.split(['\n', '\r']).enumerate() {
             let line = raw.trim().trim_start_matches('\u{feff}');
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -606,6 +608,11 @@ mod tests {
     fn calendar_files_read_back_and_take_dutch_keys_in_any_order() {
         let cal = Calendar::default();
         assert_eq!(Calendar::parse(&cal.to_string()).unwrap(), cal);
+
+        let mac = cal.to_string().replace('\n', "\r");
+        assert_eq!(Calendar::parse(&mac).unwrap(), cal);
+        let windows = cal.to_string().replace('\n', "\r\n");
+        assert_eq!(Calendar::parse(&windows).unwrap(), cal);
 
         let dutch = "\u{feff}# seizoen 2025-2026\n\n\
                      streefdatum = 2025-10-07 12:00\n\

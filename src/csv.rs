@@ -8,6 +8,7 @@
 //! [`RowError`] naming its line and column. The store imports all rows or none
 //! ([`crate::Store::import_students`]).
 
+use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 
 use ::csv::ByteRecord;
@@ -138,7 +139,31 @@ struct LineEnds<R: Read> {
     at_line_start: bool,
     ended: bool,
     quoting: Quoting,
+    /// The line the bytes passed on so far end on, and the line the quoted field in progress
+    /// opened on.
+    line: u64,
+    quote_line: u64,
 }
+
+/// The error of a file that ends inside a quoted field, carried through the CSV reader as an
+/// I/O error: the line the field opened on.
+#[derive(Debug)]
+struct CutOff {
+    line: u64,
+}
+
+impl fmt::Display for CutOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the file ends inside the quoted field that opens on line {} (a \" without its \
+             closing \"): is it cut off?",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for CutOff {}
 
 /// Where the bytes passed on so far leave a field.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,52 +184,54 @@ impl<R: Read> LineEnds<R> {
             at_line_start: true,
             ended: false,
             quoting: Quoting::FieldStart,
+            line: 1,
+            quote_line: 1,
         }
     }
 
-    /// Follows the quotes of `bytes` (line breaks already `\n`).
+    /// Follows the quotes and counts the lines of `bytes` (line breaks already `\n`).
     fn follow_quotes(&mut self, bytes: &[u8]) {
         let d = self.delimiter;
-        let after = |b: u8| {
-            if b == d || b == b'\n' {
-                Quoting::FieldStart
-            } else {
-                Quoting::Unquoted
-            }
-        };
         let mut i = 0;
         while i < bytes.len() {
             match self.quoting {
-                Quoting::FieldStart => {
-                    self.quoting = if bytes[i] == b'"' {
+                Quoting::FieldStart | Quoting::QuoteInQuoted => {
+                    let b = bytes[i];
+                    self.quoting = if b == b'"' {
+                        if self.quoting == Quoting::FieldStart {
+                            self.quote_line = self.line;
+                        }
                         Quoting::Quoted
+                    } else if b == d {
+                        Quoting::FieldStart
+                    } else if b == b'\n' {
+                        self.line += 1;
+                        Quoting::FieldStart
                     } else {
-                        after(bytes[i])
-                    };
-                    i += 1;
-                }
-                Quoting::QuoteInQuoted => {
-                    self.quoting = if bytes[i] == b'"' {
-                        Quoting::Quoted
-                    } else {
-                        after(bytes[i])
+                        Quoting::Unquoted
                     };
                     i += 1;
                 }
                 Quoting::Unquoted => match memchr::memchr2(d, b'\n', &bytes[i..]) {
                     Some(k) => {
+                        if bytes[i + k] == b'\n' {
+                            self.line += 1;
+                        }
                         i += k + 1;
                         self.quoting = Quoting::FieldStart;
                     }
                     None => i = bytes.len(),
                 },
-                Quoting::Quoted => match memchr::memchr(b'"', &bytes[i..]) {
-                    Some(k) => {
-                        i += k + 1;
+                Quoting::Quoted => {
+                    let end = memchr::memchr(b'"', &bytes[i..]).map_or(bytes.len(), |k| i + k);
+                    self.line += memchr::memchr_iter(b'\n', &bytes[i..end]).count() as u64;
+                    if end < bytes.len() {
                         self.quoting = Quoting::QuoteInQuoted;
+                        i = end + 1;
+                    } else {
+                        i = end;
                     }
-                    None => i = bytes.len(),
-                },
+                }
             }
         }
     }
@@ -222,8 +249,9 @@ impl<R: Read> Read for LineEnds<R> {
                 if self.quoting == Quoting::Quoted {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
-                        "the file ends inside a quoted field (a \" without its closing \"): \
-                         is it cut off?",
+                        CutOff {
+                            line: self.quote_line,
+                        },
                     ));
                 }
                 if self.at_line_start {
@@ -412,14 +440,26 @@ impl<R: Read> RawRows<R> {
             return match result {
                 Ok(false) => None,
                 Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
+                    let cut_off = match e.kind() {
+                        ::csv::ErrorKind::Io(io) => io
+                            .get_ref()
+                            .and_then(|inner| inner.downcast_ref::<CutOff>())
+                            .map(|c| (c.line, c.to_string())),
+                        _ => None,
+                    };
+                    let (line, reason) = cut_off.unwrap_or_else(|| {
+                        (
+                            e.position().map_or(line, |p| p.line()),
+                            format!("cannot be read as CSV: {e}"),
+                        )
+                    });
                     Some((
                         line,
                         Err(RowError {
                             line,
                             column: String::new(),
                             value: String::new(),
-                            reason: format!("cannot be read as CSV: {e}"),
+                            reason,
                         }),
                     ))
                 }
@@ -1539,6 +1579,75 @@ mod tests {
         let out = rows(&format!("{HEADER}\n{quoted}\n\n{bad}\n"));
         let lines: Vec<u64> = out.iter().map(|r| r.0).collect();
         assert_eq!(lines, [2, 6]);
+    }
+
+    /// Hands out at most `step` bytes a read, so that line breaks and quotes fall across
+    /// the reads of the CSV reader.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn line_breaks_and_quotes_across_reads_and_a_cut_off_field_name_their_lines() {
+        let good = "A;B;secondary;S 1;9000;Gent;bike;06/10/2025-31/10/2025;18;72;blok;";
+        let bad = "A;B;secondary;S 1;0999;Gent;bike;06/10/2025-31/10/2025;18;72;blok;";
+        let quoted = "A;B;secondary;\"S 1; bus 2\";9000;Gent;bike;\
+                      06/10/2025-31/10/2025;18;72;blok;\"Spreekt\r\n\"\"Frans\"\"\"";
+        let cases = [
+            (
+                format!("{HEADER};remarks\r\n{good}\r\n\r\n{quoted}\r\n{bad}\r\n"),
+                6,
+            ),
+            (format!("{HEADER};remarks\r{good}\r{quoted}\r\r{bad}\r"), 6),
+            (format!("{HEADER};remarks\n{quoted}\n{good}\n{bad}"), 5),
+        ];
+        for (file, line) in &cases {
+            for step in [1, 2, 7, 4096] {
+                let rows: Vec<_> = student_rows(
+                    Trickle {
+                        bytes: file.as_bytes(),
+                        step,
+                    },
+                    |_| None,
+                )
+                .unwrap()
+                .collect();
+                let e = rows.iter().find_map(|r| r.1.as_ref().err()).unwrap();
+                assert_eq!(
+                    (e.line, e.column.as_str()),
+                    (*line, "postcode"),
+                    "{step} {file:?}"
+                );
+                assert_eq!(rows.len(), 3, "{step} {file:?}");
+            }
+        }
+
+        // A quoted field that opens on line 3 and is never closed.
+        let cut = format!("{HEADER};remarks\n{good}ok\n{good}\"Spreekt\nFrans\nen\n");
+        for step in [1, 3, 4096] {
+            let rows: Vec<_> = student_rows(
+                Trickle {
+                    bytes: cut.as_bytes(),
+                    step,
+                },
+                |_| None,
+            )
+            .unwrap()
+            .collect();
+            let e = rows.iter().find_map(|r| r.1.as_ref().err()).unwrap();
+            assert_eq!(e.line, 3, "{step}: {e}");
+            assert!(e.reason.contains("opens on line 3"), "{e}");
+        }
     }
 
     #[test]

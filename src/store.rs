@@ -422,6 +422,25 @@ fn cards_in(
     Ok(cards)
 }
 
+/// The digest of [`Store::digest`], over the tables of `db`.
+fn digest_database(db: &Database) -> Result<[u8; 32]> {
+    use sha2::Digest;
+
+    let txn = db.begin_read()?;
+    let mut hash = sha2::Sha256::new();
+    digest_table(&txn, META, &mut hash)?;
+    digest_table(&txn, SERVICES, &mut hash)?;
+    digest_table(&txn, SCHOOLS, &mut hash)?;
+    digest_table(&txn, CONTACTS, &mut hash)?;
+    digest_table(&txn, STUDENTS, &mut hash)?;
+    digest_table(&txn, AUDIT, &mut hash)?;
+    digest_table(&txn, PLACEMENTS, &mut hash)?;
+    digest_table(&txn, LOGINS, &mut hash)?;
+    digest_table(&txn, TOKENS, &mut hash)?;
+    digest_table(&txn, OUTBOX, &mut hash)?;
+    Ok(hash.finalize().into())
+}
+
 /// Feeds one table to a digest: its name, its length, and every key and value with their
 /// lengths, in key order; a table that does not exist yet counts as empty.
 fn digest_table<K: redb::Key + 'static, V: redb::Value + 'static>(
@@ -440,7 +459,7 @@ fn digest_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     let table = match txn.open_table(def) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => {
-            feed(&[]);
+            feed(&0u64.to_le_bytes());
             return Ok(());
         }
         Err(e) => return Err(redb::Error::from(e).into()),
@@ -921,21 +940,26 @@ impl Store {
     /// # Ok::<(), stagematch_core::Error>(())
     /// ```
     pub fn digest(&self) -> Result<[u8; 32]> {
-        use sha2::Digest;
+        digest_database(&self.db)
+    }
 
-        let txn = self.db.begin_read()?;
-        let mut hash = sha2::Sha256::new();
-        digest_table(&txn, META, &mut hash)?;
-        digest_table(&txn, SERVICES, &mut hash)?;
-        digest_table(&txn, SCHOOLS, &mut hash)?;
-        digest_table(&txn, CONTACTS, &mut hash)?;
-        digest_table(&txn, STUDENTS, &mut hash)?;
-        digest_table(&txn, AUDIT, &mut hash)?;
-        digest_table(&txn, PLACEMENTS, &mut hash)?;
-        digest_table(&txn, LOGINS, &mut hash)?;
-        digest_table(&txn, TOKENS, &mut hash)?;
-        digest_table(&txn, OUTBOX, &mut hash)?;
-        Ok(hash.finalize().into())
+    /// [`Store::digest`] of a store file that no process has open, read as it is: no key is
+    /// needed, and nothing is written (an older format is not brought forward, no key is
+    /// adopted), so a check changes nothing. `stagematch check` prints it.
+    ///
+    /// ```
+    /// use stagematch_core::{Province, Store};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("season.redb");
+    /// let store = Store::open(&path)?;
+    /// store.add_service("Familiehulp", Province::Antwerp)?;
+    /// let digest = store.digest()?;
+    /// drop(store);
+    /// assert_eq!(Store::digest_file(&path)?, digest);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn digest_file(path: impl AsRef<Path>) -> Result<[u8; 32]> {
+        digest_database(&Database::open(path.as_ref())?)
     }
 
     /// Whether national register numbers are sealed in this store (it was opened with a key).

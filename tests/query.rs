@@ -523,3 +523,61 @@ fn queries_on_a_rare_postcode_match_the_model() {
         }
     }
 }
+
+/// The postcode index is kept on every path that adds students: registrations, an import,
+/// and opening the file again. A rare postcode's tab, visited through the index, holds
+/// exactly the students of that postcode after each.
+#[test]
+fn the_postcode_index_follows_imports_and_reopening() {
+    use stagematch_core::Store;
+    use stagematch_core::csv::{ExportOptions, write_student_file};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.redb");
+    let mut rng = stagematch_core::synth::Rng::new(5);
+    let mut make = |k: usize| {
+        let mut st = stagematch_core::synth::student(&mut rng, &[]);
+        if k % 40 == 0 {
+            (st.postcode, st.city) = ("8300".into(), "Knokke-Heist".into());
+        }
+        st
+    };
+    let registered: Vec<_> = (0..4_000).map(&mut make).collect();
+    let imported: Vec<_> = (0..4_000).map(|k| make(k).into_data().unwrap()).collect();
+    let mut file = Vec::new();
+    write_student_file(&imported, &ExportOptions::default(), &mut file).unwrap();
+
+    let check = |store: &Store, what: &str| {
+        let svc = store.services()[0].id;
+        let q = Query {
+            postcode: Some("8300".into()),
+            limit: 5_000,
+            ..Query::default()
+        };
+        let page = store.students(svc, &q, at(9, 25, 10, 0)).unwrap();
+        let mut got: Vec<StudentId> = page.rows.iter().map(|c| c.id).collect();
+        got.sort_unstable();
+        let want: Vec<StudentId> = store
+            .all_students()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.data.postcode.get() == 8300)
+            .map(|s| s.id)
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!((page.total, got), (want.len(), want), "{what}");
+    };
+
+    {
+        let s = common::season_in(Store::open(&path).unwrap());
+        s.store
+            .register_students(s.school, &registered, at(6, 2, 10, 0))
+            .unwrap();
+        check(&s.store, "registered");
+        s.store
+            .import_students(file.as_slice(), s.school, at(6, 3, 10, 0))
+            .unwrap();
+        check(&s.store, "imported");
+    }
+    check(&Store::open(&path).unwrap(), "reopened");
+}

@@ -466,9 +466,9 @@ fn run(command: Command, key_file: Option<&Path>) -> Result<(), Error> {
                     id: db.display().to_string(),
                 });
             }
+            // Neither step writes to the store, nor needs its key.
             let whole = Store::check_file(&db)?;
-            let digest: String = existing(&db, key)?
-                .digest()?
+            let digest: String = Store::digest_file(&db)?
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect();

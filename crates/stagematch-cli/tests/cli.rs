@@ -547,3 +547,50 @@ fn a_season_on_its_own_calendar_file() {
         "{err}"
     );
 }
+
+#[test]
+fn check_reads_a_store_as_it_is_and_changes_nothing_in_it() {
+    use stagematch_core::Store;
+    let dir = tempfile::tempdir().unwrap();
+
+    // A store sealed with a key: checked without it, its data unchanged.
+    let db = dir.path().join("sealed.redb");
+    let key = dir.path().join("sealed.key");
+    let (db, key) = (db.to_str().unwrap(), key.to_str().unwrap());
+    ok(&["init", db, "--key-file", key]);
+    ok(&[
+        "add-service",
+        db,
+        "Familiezorg",
+        "--province",
+        "VAN",
+        "--key-file",
+        key,
+    ]);
+    let before = Store::digest_file(db).unwrap();
+    let out = ok(&["check", db]);
+    assert!(out.contains(": whole") && out.contains("digest "), "{out}");
+    assert_eq!(Store::digest_file(db).unwrap(), before);
+
+    // A store without a key, checked with one: the key is not adopted.
+    let plain = dir.path().join("plain.redb");
+    let plain = plain.to_str().unwrap();
+    ok(&["init", plain]);
+    let before = Store::digest_file(plain).unwrap();
+    ok(&["check", plain, "--key-file", key]);
+    assert_eq!(Store::digest_file(plain).unwrap(), before);
+    ok(&["phase", plain]);
+
+    // A store of format 1: checked as it is, not brought forward.
+    let old = dir.path().join("format-1.redb");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/format-1-season.redb"
+    );
+    std::fs::copy(fixture, &old).unwrap();
+    let before = Store::digest_file(&old).unwrap();
+    let out = ok(&["check", old.to_str().unwrap()]);
+    assert_eq!(Store::digest_file(&old).unwrap(), before);
+    let hex: String = before.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(out.contains(&hex), "{out}");
+}
