@@ -475,11 +475,7 @@ impl<R: Read> RawRows<R> {
     /// inside its fields and the one that ends it ([`LineEnds`] makes sure there is one).
     fn record_line(&self) -> u64 {
         let start = self.record.position().map_or(1, |p| p.line());
-        let inside: u64 = self
-            .record
-            .iter()
-            .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
-            .sum();
+        let inside = memchr::memchr_iter(b'\n', self.record.as_slice()).count() as u64;
         let end = self.reader.position().line();
         start.max(end.saturating_sub(inside + 1))
     }
