@@ -37,6 +37,7 @@ fn sizes() -> Vec<usize> {
 }
 
 fn import(crit: &mut Criterion) {
+    bench::machine::report(&std::env::temp_dir());
     for n in sizes() {
         let file = bench::school_file(&bench::students(n));
         let dir = tempfile::tempdir().expect("tempdir");
