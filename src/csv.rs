@@ -1028,6 +1028,9 @@ pub(crate) struct TabTail<'a> {
 pub(crate) struct RowWriter {
     out: Vec<u8>,
     delimiter: u8,
+    /// Whether a text that starts like a spreadsheet formula gets a leading `'` (a tab is
+    /// opened in Excel; the coordinator's export, which imports back, is written as stored).
+    guard_formulas: bool,
     /// Whether the row has a field already, so that the next one needs a separator.
     in_row: bool,
     /// Where marked rows end, for callers that reorder rows.
@@ -1040,8 +1043,19 @@ impl RowWriter {
         RowWriter {
             out: Vec::with_capacity(1 << 16),
             delimiter,
+            guard_formulas: false,
             in_row: false,
             ends: Vec::new(),
+        }
+    }
+
+    /// A writer for a service's tab, which Excel opens: a text that Excel would take for a
+    /// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) is written
+    /// with a leading `'`, which Excel shows as a text marker and does not display.
+    pub(crate) fn for_tab(delimiter: u8) -> Self {
+        RowWriter {
+            guard_formulas: true,
+            ..RowWriter::new(delimiter)
         }
     }
 
@@ -1085,6 +1099,21 @@ impl RowWriter {
 
     fn text(&mut self, value: impl AsRef<[u8]>) -> Result<()> {
         let value = value.as_ref();
+        if self.guard_formulas
+            && matches!(
+                value.first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+            )
+        {
+            let mut guarded = Vec::with_capacity(value.len() + 1);
+            guarded.push(b'\'');
+            guarded.extend_from_slice(value);
+            return self.plain_text(&guarded);
+        }
+        self.plain_text(value)
+    }
+
+    fn plain_text(&mut self, value: &[u8]) -> Result<()> {
         self.separate();
         if self.needs_quotes(value) {
             Self::push_quoted(&mut self.out, value);
@@ -1322,7 +1351,7 @@ impl<W: Write> TabWriter<W> {
         out.write_all(&tab_header(options)?)?;
         Ok(TabWriter {
             out,
-            rows: RowWriter::new(options.delimiter),
+            rows: RowWriter::for_tab(options.delimiter),
         })
     }
 

@@ -684,7 +684,7 @@ fn render_window<T: Copy + Send + Sync>(
     let rendered: Vec<Result<crate::csv::RowWriter>> = sorted
         .par_chunks(CHUNK)
         .map(|chunk| {
-            let mut rows = crate::csv::RowWriter::new(delimiter);
+            let mut rows = crate::csv::RowWriter::for_tab(delimiter);
             render(chunk, &mut rows)?;
             Ok(rows)
         })

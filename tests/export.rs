@@ -123,3 +123,61 @@ fn the_coordinators_export_imports_back_to_the_same_students() {
         .collect();
     assert_eq!(before, after);
 }
+
+/// A text that Excel would run as a formula reaches a service's tab with a leading `'`
+/// (Excel shows the text, not a result); the coordinator's export, which imports back,
+/// keeps every field as it was registered.
+#[test]
+fn formulas_in_a_tab_are_written_as_text() {
+    let s = season();
+    let mut new = student(Track::Secondary, "=HYPERLINK(\"http://x\")", "2000", None);
+    new.first_name = "@Noor".into();
+    new.phone = Some("+32 470 12 34 56".into());
+    new.remarks = Some("-1 vrije dag".into());
+    let id = s
+        .store
+        .register_student(s.school, &new, at(6, 2, 10, 0))
+        .unwrap();
+    let t = at(9, 22, 10, 0);
+    s.store
+        .decide(s.antwerp, id, &Decision::accept(s.antwerp_contact), t)
+        .unwrap();
+
+    let q = Query {
+        tab: Tab::Accepted,
+        ..Query::default()
+    };
+    let mut tab = Vec::new();
+    s.store
+        .export_tab(s.antwerp, &q, t, &ExportOptions::default(), &mut tab)
+        .unwrap();
+    let tab = String::from_utf8(tab).unwrap();
+    let row = tab.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("'@Noor;\"'=HYPERLINK(\"\"http://x\"\")\";"),
+        "{row}"
+    );
+    assert!(
+        row.contains(";'+32 470 12 34 56;") && row.contains(";'-1 vrije dag;"),
+        "{row}"
+    );
+
+    let mut all = Vec::new();
+    s.store
+        .export_students(&ExportOptions::default(), &mut all)
+        .unwrap();
+    let all = String::from_utf8(all).unwrap();
+    let row = all.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("@Noor;\"=HYPERLINK(\"\"http://x\"\")\";"),
+        "{row}"
+    );
+
+    // Imported back, the coordinator's export gives the same student.
+    let again = Store::memory().unwrap();
+    let school = again.add_school("Sint-Jozef Zorgschool").unwrap();
+    again.import_students(all.as_bytes(), school, t).unwrap();
+    let back = again.all_students().unwrap().remove(0);
+    assert_eq!(back.data.last_name, new.last_name);
+    assert_eq!(back.data.remarks, new.remarks);
+}

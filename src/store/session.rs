@@ -682,30 +682,24 @@ impl Store {
     /// counts this attempt as a failure before the password is checked (a success clears
     /// it), so that attempts sent all at once are counted all the same.
     fn check_throttle(&self, email: &str, now: Micros) -> Result<()> {
+        // The check and the count happen under one hold of the lock, so that of attempts
+        // sent all at once, no more than the free ones get past before they are counted.
+        let mut failures = self.lock_failures();
+        if let Some(&(count, last)) = failures.get(email)
+            && count >= FREE_FAILURES
         {
-            let failures = self.lock_failures();
-            if let Some(&(count, last)) = failures.get(email)
-                && count >= FREE_FAILURES
-            {
-                // 1 s after the fifth failure, doubling up to MAX_WAIT_SECONDS (the shift is
-                // capped so it cannot overflow).
-                let wait = (1i64 << (count - FREE_FAILURES).min(20)).min(MAX_WAIT_SECONDS);
-                let until = last.saturating_add(wait.saturating_mul(1_000_000));
-                if now < until {
-                    let seconds = (until - now + 999_999) / 1_000_000;
-                    return Err(Error::auth(format!(
-                        "too many failed sign-ins for this address; try again in {seconds} s"
-                    )));
-                }
+            // 1 s after the fifth failure, doubling up to MAX_WAIT_SECONDS (the shift is
+            // capped so it cannot overflow).
+            let wait = (1i64 << (count - FREE_FAILURES).min(20)).min(MAX_WAIT_SECONDS);
+            let until = last.saturating_add(wait.saturating_mul(1_000_000));
+            if now < until {
+                let seconds = (until - now + 999_999) / 1_000_000;
+                return Err(Error::auth(format!(
+                    "too many failed sign-ins for this address; try again in {seconds} s"
+                )));
             }
         }
 
-        self.record_failure(email, now);
-        Ok(())
-    }
-
-    fn record_failure(&self, email: &str, now: Micros) {
-        let mut failures = self.lock_failures();
         // Addresses nobody signed in with for a day are forgotten, so the map stays small.
         if failures.len() > 10_000 {
             let day = 86_400 * 1_000_000;
@@ -714,6 +708,7 @@ impl Store {
         let entry = failures.entry(email.to_owned()).or_insert((0, now));
         entry.0 = entry.0.saturating_add(1);
         entry.1 = now;
+        Ok(())
     }
 
     /// Excludes session operations (while sessions are ended or replaced).
